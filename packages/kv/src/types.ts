@@ -227,6 +227,8 @@ export const Errors = {
   tooManyOps: () => new EtcdError(GrpcCode.InvalidArgument, "etcdserver: too many operations in txn request"),
   valueProvided: () => new EtcdError(GrpcCode.InvalidArgument, "etcdserver: value is provided"),
   leaseProvided: () => new EtcdError(GrpcCode.InvalidArgument, "etcdserver: lease is provided"),
+  /** A put with ignore_value/ignore_lease on a missing key, or an empty op in a txn. */
+  keyNotFound: () => new EtcdError(GrpcCode.InvalidArgument, "etcdserver: key not found"),
   leaseNotFound: () => new EtcdError(GrpcCode.NotFound, "etcdserver: requested lease not found"),
   leaseExists: () => new EtcdError(GrpcCode.FailedPrecondition, "etcdserver: lease already exists"),
   leaseTTLTooLarge: () => new EtcdError(GrpcCode.OutOfRange, "etcdserver: too large lease TTL"),

@@ -1,0 +1,84 @@
+// Book 1.6 and 12.1: `corekube up`, `down` and `status` — the whole cluster from one command.
+// So far the cluster is its store: one `corekube kv` member; later components join the list.
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { type FlagSpec, flagValue, parseFlags, usage, UsageError } from "../flags.js";
+import { type Component, defaultStateDir, isAlive, logFile, readPid, startComponent, stopComponent, waitHealthy } from "../supervisor.js";
+
+const commonFlags: FlagSpec[] = [{ name: "state-dir", help: "where pids, logs and data live", default: defaultStateDir() }];
+const upFlags: FlagSpec[] = [...commonFlags, { name: "kv-port", help: "client port of the key-value store", default: "2379" }];
+const downFlags: FlagSpec[] = [...commonFlags, { name: "purge", help: "also delete the cluster's data", boolean: true }];
+
+function components(stateDir: string, kvPort: string): Component[] {
+  const client = `http://127.0.0.1:${kvPort}`;
+  return [
+    {
+      name: "kv",
+      args: ["kv", "--name", "corekube", "--data-dir", join(stateDir, "kv"), "--listen-client-urls", client],
+      health: `${client}/health`,
+    },
+  ];
+}
+
+export async function upCommand(argv: string[]): Promise<number> {
+  if (argv.includes("--help")) {
+    process.stdout.write(usage("up", "Starts a single-node corekube cluster in the background: so far its key-value store (corekube kv).", upFlags));
+    return 0;
+  }
+  const p = parseFlags(argv, upFlags);
+  if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
+  const stateDir = flagValue(p, upFlags, "state-dir");
+  const kvPort = flagValue(p, upFlags, "kv-port");
+  for (const c of components(stateDir, kvPort)) {
+    const running = readPid(stateDir, c.name);
+    if (running && isAlive(running)) {
+      console.log(`  ${c.name.padEnd(12)} already running (pid ${running})`);
+      continue;
+    }
+    process.stdout.write(`  ${c.name.padEnd(12)} starting... `);
+    const pid = startComponent(stateDir, c);
+    try {
+      await waitHealthy(c.health, pid, 30_000);
+    } catch (e) {
+      console.log("failed");
+      console.error(`${c.name} did not become healthy: ${(e as Error).message}. Its log: ${logFile(stateDir, c.name)}`);
+      await stopComponent(stateDir, c.name);
+      return 1;
+    }
+    console.log(`ready (pid ${pid}, log ${logFile(stateDir, c.name)})`);
+  }
+  console.log(`\ncorekube is up. Try:\n  pnpm corekube kvctl --endpoints http://127.0.0.1:${kvPort} put /hello world\n  pnpm corekube kvctl --endpoints http://127.0.0.1:${kvPort} get /hello\n  pnpm corekube status\n  pnpm corekube down`);
+  return 0;
+}
+
+export async function downCommand(argv: string[]): Promise<number> {
+  if (argv.includes("--help")) {
+    process.stdout.write(usage("down", "Stops every corekube component started by `corekube up`. Safe to run twice or after a crash.", downFlags));
+    return 0;
+  }
+  const p = parseFlags(argv, downFlags);
+  const stateDir = flagValue(p, downFlags, "state-dir");
+  for (const c of components(stateDir, "2379").reverse()) console.log(`  ${c.name.padEnd(12)} ${await stopComponent(stateDir, c.name)}`);
+  if (p.flags.has("purge")) {
+    rmSync(stateDir, { recursive: true, force: true });
+    console.log(`  removed ${stateDir}`);
+  }
+  return 0;
+}
+
+export async function statusCommand(argv: string[]): Promise<number> {
+  if (argv.includes("--help")) {
+    process.stdout.write(usage("status", "Shows which corekube components run and whether they are healthy.", commonFlags));
+    return 0;
+  }
+  const p = parseFlags(argv, commonFlags);
+  const stateDir = flagValue(p, commonFlags, "state-dir");
+  let ok = true;
+  for (const c of components(stateDir, "2379")) {
+    const pid = readPid(stateDir, c.name);
+    const alive = pid !== undefined && isAlive(pid);
+    ok &&= alive;
+    console.log(`  ${c.name.padEnd(12)} ${alive ? `running (pid ${pid})` : "not running"}`);
+  }
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env -S node --import tsx
+// Book 1.6: the `corekube` command — one binary that starts each component of the cluster (like
+// kube-apiserver, etcd, ...) or the whole single-node cluster, and the tools to poke at them.
+import { kvctlMain } from "@corekube/kv/kvctl/main";
+import { downCommand, statusCommand, upCommand } from "./commands/cluster.js";
+import { kvCommand } from "./commands/kv.js";
+import { UsageError } from "./flags.js";
+
+const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
+  up: { summary: "start a single-node cluster in the background", run: upCommand },
+  down: { summary: "stop everything `up` started (--purge also deletes data)", run: downCommand },
+  status: { summary: "show which components run", run: statusCommand },
+  kv: { summary: "run a member of the Raft-replicated key-value store (etcd's flags and API)", run: kvCommand },
+  kvctl: { summary: "an etcdctl-like client for corekube kv or a real etcd", run: (argv) => kvctlMain(argv) },
+};
+
+function help(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `corekube: a small, real Kubernetes to read beside the book Core Kubernetes.\n\nUsage: corekube <command> [flags]   (corekube <command> --help for its flags)\n\nCommands:\n${rows.join("\n")}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") {
+    process.stdout.write(help());
+    return 0;
+  }
+  const c = COMMANDS[cmd];
+  if (!c) {
+    process.stderr.write(`corekube: unknown command "${cmd}"\n\n${help()}`);
+    return 2;
+  }
+  try {
+    return await c.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`corekube ${cmd}: ${e.message}\nRun "corekube ${cmd} --help" for the flags.\n`);
+      return 2;
+    }
+    process.stderr.write(`corekube ${cmd}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
