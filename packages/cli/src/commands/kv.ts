@@ -50,6 +50,7 @@ export async function kvCommand(argv: string[]): Promise<number> {
       throw new UsageError(`"${u}" is not a URL (expected e.g. http://127.0.0.1:2379)`);
     }
   }
+  let removed = () => {};
   const running = await startKv({
     name,
     dataDir: flagValue(p, kvFlags, "data-dir") || `${name}.etcd`,
@@ -66,9 +67,11 @@ export async function kvCommand(argv: string[]): Promise<number> {
     maxRequestBytes: flagInt(p, kvFlags, "max-request-bytes"),
     progressNotifyIntervalMs: flagDurationMs(p, kvFlags, "experimental-watch-progress-notify-interval"),
     logger: (line) => process.stderr.write(`${new Date().toISOString()} kv ${line}\n`),
+    onRemoved: () => removed(),
   });
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
+    removed = stop;
     process.once("SIGTERM", stop);
     process.once("SIGINT", stop);
   });

@@ -198,7 +198,7 @@ export class RaftLog {
 
   /** Replaces the log by a snapshot received from the leader. */
   restore(s: Snapshot): void {
-    invariant(s.meta.index > this.committed, `restoring snapshot ${s.meta.index} at or below commit ${this.committed}`);
+    invariant(s.meta.index >= this.committed, `restoring snapshot ${s.meta.index} below commit ${this.committed}`);
     this.committed = s.meta.index;
     this.unstable.restore(s);
   }

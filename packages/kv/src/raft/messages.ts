@@ -47,3 +47,10 @@ export function makeMessage(m: MessageInit): Message {
     ...m,
   };
 }
+
+/**
+ * The context of an append rejection from a member that has no configuration at all (it joined
+ * an existing cluster with empty storage): it needs the leader's snapshot, because the initial
+ * configuration lives only in the bootstrap snapshot, never in the log.
+ */
+export const NEED_SNAPSHOT_CONTEXT = "needSnapshot";

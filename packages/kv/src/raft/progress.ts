@@ -49,8 +49,14 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from the follower since the last CheckQuorum round. */
   recentActive = false;
-  /** In probe state: an append was sent and we wait for its answer. */
-  probeSent = false;
+  /**
+   * Sending is paused: in probe state after an append went out (until its answer); in replicate
+   * state while the inflight window is full. A heartbeat answer lifts it, so that a lost window
+   * cannot stall the follower forever.
+   */
+  paused = false;
+  /** The highest commit index this follower can have learned from us. */
+  sentCommit = 0;
   isLearner: boolean;
   readonly inflights: Inflights;
 
@@ -62,7 +68,7 @@ export class Progress {
   }
 
   private resetState(state: ProgressState): void {
-    this.probeSent = false;
+    this.paused = false;
     this.pendingSnapshot = 0;
     this.state = state;
     this.inflights.reset();
@@ -95,7 +101,7 @@ export class Progress {
     if (this.match < n) {
       this.match = n;
       updated = true;
-      this.probeSent = false;
+      this.paused = false;
     }
     this.next = Math.max(this.next, n + 1);
     return updated;
@@ -113,30 +119,41 @@ export class Progress {
     }
     if (this.next - 1 !== rejected) return false; // not an answer to our latest probe
     this.next = Math.max(Math.min(rejected, hint + 1), this.match + 1);
-    this.probeSent = false;
+    this.paused = false;
     return true;
   }
 
   /** Records that an append with `count` entries ending at `lastIndex` went out. */
   sentEntries(count: number, lastIndex: number): void {
-    if (count === 0) return;
     if (this.state === "replicate") {
-      this.next = lastIndex + 1;
-      this.inflights.add(lastIndex);
+      if (count > 0) {
+        this.next = lastIndex + 1;
+        this.inflights.add(lastIndex);
+      }
+      this.paused = this.inflights.full();
     } else if (this.state === "probe") {
-      this.probeSent = true;
+      if (count > 0) this.paused = true;
     } else {
       throw new Error("raft invariant violated: sending entries in snapshot state");
     }
+  }
+
+  /** Records the commit index carried by a message we sent (as the follower will see it). */
+  sentCommitTo(commit: number): void {
+    this.sentCommit = Math.max(this.sentCommit, commit);
+  }
+
+  /** Could sending our commit index now move the follower's commit forward? */
+  canBumpCommit(committed: number): boolean {
+    return Math.min(committed, this.match) > this.sentCommit;
   }
 
   /** Whether sending more appends to this follower must wait. */
   isPaused(): boolean {
     switch (this.state) {
       case "probe":
-        return this.probeSent;
       case "replicate":
-        return this.inflights.full();
+        return this.paused;
       case "snapshot":
         return true;
     }

@@ -29,6 +29,8 @@ export interface KvOptions {
   maxRequestBytes: number;
   progressNotifyIntervalMs: number;
   logger: (line: string) => void;
+  /** Called once this member has been removed from the cluster (etcd then exits). */
+  onRemoved?: () => void;
 }
 
 export function parseInitialCluster(s: string): { name: string; url: string }[] {
@@ -136,7 +138,10 @@ export async function startKv(o: KvOptions): Promise<RunningKv> {
         random: Math.random,
         logger: o.logger,
         forwardToLeader: (leader, path, id) => forwarder.call(leader, path, id),
-        onRemoved: () => o.logger("removed from the cluster; stopping"),
+        onRemoved: () => {
+          o.logger("removed from the cluster; stopping");
+          o.onRemoved?.();
+        },
       },
     );
     const m = member;

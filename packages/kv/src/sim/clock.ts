@@ -70,8 +70,8 @@ export class SimClock implements Clock {
   }
 
   /** A clock whose timers can all be cancelled at once: what a crashed process loses. */
-  scope(): ScopedClock {
-    return new ScopedClock(this);
+  scope(onFire?: () => void): ScopedClock {
+    return new ScopedClock(this, onFire);
   }
 
   /** Timers waiting (not cancelled). */
@@ -189,7 +189,8 @@ export class ScopedClock implements Clock {
   private cancels = new Set<() => void>();
   private dead = false;
 
-  constructor(private readonly clock: SimClock) {}
+  /** `onFire` runs before each of this scope's timers (the cluster marks the member as touched). */
+  constructor(private readonly clock: SimClock, private readonly onFire: () => void = () => {}) {}
 
   now(): number {
     return this.clock.now();
@@ -199,6 +200,7 @@ export class ScopedClock implements Clock {
     if (this.dead) return () => {};
     const cancel = this.clock.schedule(() => {
       this.cancels.delete(cancel);
+      this.onFire();
       fn();
     }, ms, "member-timeout");
     this.cancels.add(cancel);
@@ -210,7 +212,10 @@ export class ScopedClock implements Clock {
 
   setInterval(fn: () => void, ms: number): () => void {
     if (this.dead) return () => {};
-    const cancel = this.clock.setInterval(fn, ms);
+    const cancel = this.clock.setInterval(() => {
+      this.onFire();
+      fn();
+    }, ms);
     this.cancels.add(cancel);
     return () => {
       cancel();

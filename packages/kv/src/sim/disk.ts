@@ -189,7 +189,7 @@ export class SimDisk {
       else report.lostInFlight++;
     }
     this.stats.lost += report.lostInFlight + report.lostUnsynced;
-    this.stats.torn += report.tornInFlight;
+    if (broken && seq.length > 0) this.stats.torn += this.durable.tail !== undefined ? 1 : 0;
     this.inflight = [];
     this.unsynced = [];
     this.lastCompleteAt = 0;
@@ -251,6 +251,22 @@ export class SimDisk {
     return entryIn(this.visible, index, this.name);
   }
 
+  /** The newest hard state the member has handed to the disk (including writes in flight). */
+  hardStateView(): HardState | undefined {
+    let raw = this.visible.hardState;
+    for (let i = this.inflight.length - 1; i >= 0; i--) {
+      const rec = this.inflight[i]!.rec;
+      if (rec.t === "batch" && rec.hardState !== undefined) {
+        raw = rec.hardState;
+        break;
+      }
+    }
+    if (raw === undefined) return undefined;
+    if (raw !== this.lastHs?.raw) this.lastHs = { raw, hs: JSON.parse(raw) as HardState };
+    return this.lastHs.hs;
+  }
+  private lastHs?: { raw: string; hs: HardState };
+
   /** The entry at `index` if it would survive a crash right now. */
   durableEntryAt(index: number): Entry | undefined {
     return entryIn(this.durable, index, this.name);
@@ -258,8 +274,12 @@ export class SimDisk {
 
   /** Index of the newest snapshot that would survive a crash now (0 if none). */
   durableSnapshotIndex(): number {
-    return this.durable.snapshot ? (JSON.parse(this.durable.snapshot) as { meta: { index: number } }).meta.index : 0;
+    const raw = this.durable.snapshot;
+    if (raw === undefined) return 0;
+    if (raw !== this.lastSnap?.raw) this.lastSnap = { raw, index: (JSON.parse(raw) as { meta: { index: number } }).meta.index };
+    return this.lastSnap.index;
   }
+  private lastSnap?: { raw: string; index: number };
 
   // ---- the operations SimLog forwards -------------------------------------------------------
 
@@ -293,12 +313,24 @@ export class SimDisk {
     return state;
   }
 
+  /** Calls `crash` at a random instant while the next write is in flight (etcd's
+   * raftBeforeSave / raftAfterSave failpoints, roughly). */
+  armCrash(crash: (() => void) | undefined): void {
+    this.armed = crash;
+  }
+  private armed?: () => void;
+
   write(rec: Rec, sync: boolean): Promise<void> {
     const f = this.faults;
     let ms = this.rng.between(f.writeMs[0], f.writeMs[1]);
     if (sync) ms += this.rng.between(f.syncMs[0], f.syncMs[1]);
     if (this.rng.chance(f.spikeChance)) ms += this.rng.between(0, f.spikeMs);
     const at = Math.max(this.clock.now(), this.lastCompleteAt) + ms;
+    if (this.armed) {
+      const crash = this.armed;
+      this.armed = undefined;
+      this.clock.schedule(crash, this.rng.between(0, at - this.clock.now()), `armed crash ${this.name}`);
+    }
     this.lastCompleteAt = at;
     this.stats.writes++;
     return new Promise<void>((resolve) => {
@@ -308,7 +340,11 @@ export class SimDisk {
     });
   }
 
+  /** Called after each write completes (the cluster marks the member as touched). */
+  onComplete?: () => void;
+
   private complete(w: InFlight): void {
+    this.onComplete?.();
     const i = this.inflight.indexOf(w);
     if (i !== 0) throw new Error(`disk ${this.name}: writes completed out of order`);
     this.inflight.shift();

@@ -16,6 +16,11 @@ export interface NetFaults {
   spikeMs: number;
   /** Keep each link in order, as a TCP stream does. */
   fifo: boolean;
+  /** Duplicate forwarded proposals (MsgProp) too. Off by default: like the HTTP transport, the
+   * simulated network never sends a message twice on purpose, and a duplicated proposal is a
+   * second proposal, which the member applies twice (see sim.test.ts, "known issues"). Other
+   * Raft messages are idempotent and are duplicated freely. */
+  dupProposals: boolean;
   /** Chance that an undeliverable message is reported through onUnreachable. */
   unreachableChance: number;
 }
@@ -27,6 +32,7 @@ export const defaultNetFaults: NetFaults = {
   spikeChance: 0.01,
   spikeMs: 200,
   fifo: false,
+  dupProposals: false,
   unreachableChance: 0.5,
 };
 
@@ -107,7 +113,7 @@ export class SimNetwork {
   send(t: SimTransport, messages: Message[]): void {
     for (const m of messages) {
       this.stats.sent++;
-      const copies = this.rng.chance(this.faults.dupChance) ? 2 : 1;
+      const copies = this.rng.chance(this.faults.dupChance) && (m.type !== "prop" || this.faults.dupProposals) ? 2 : 1;
       if (copies === 2) this.stats.duplicated++;
       for (let c = 0; c < copies; c++) this.route(t, m);
     }

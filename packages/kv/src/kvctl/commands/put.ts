@@ -1,0 +1,98 @@
+// Book 12.10: `kvctl put` and `kvctl del` — one write each, printed like etcdctl ("OK", or the
+// number deleted), with the previous key-values when --prev-kv asks for them.
+import { prefixRange } from "../../client/index.js";
+import type { DeleteRangeRequest } from "../../types.js";
+import { UsageError } from "../args.js";
+import { type Command, needArgs } from "../context.js";
+import { parseHexId } from "../format.js";
+import { headerJson, kvJson } from "../json.js";
+
+const latin1 = (s: string) => Buffer.from(s, "utf8").toString("latin1");
+
+export const putCommand: Command = {
+  path: ["put"],
+  usage: "put [options] <key> <value>  (<value> can also be given from stdin)",
+  summary: "Puts the given key into the store",
+  flags: [
+    { name: "lease", kind: "string", default: "0", help: "lease ID (in hexadecimal) to attach to the key" },
+    { name: "prev-kv", kind: "bool", help: "return the previous key-value pair before modification" },
+    { name: "ignore-value", kind: "bool", help: "updates the key using its current value" },
+    { name: "ignore-lease", kind: "bool", help: "updates the key using its current lease" },
+  ],
+  async run(ctx, args) {
+    ctx.noTable();
+    const f = ctx.flags;
+    const ignoreValue = f.bool("ignore-value");
+    needArgs(args, 1, ignoreValue ? 1 : 2, this.usage);
+    let value = args[1];
+    if (value === undefined && !ignoreValue) {
+      if (!ctx.io.stdin) throw new UsageError("put command needs 1 argument and input from stdin or 2 arguments");
+      value = await ctx.io.stdin();
+    }
+    const lease = f.str("lease") === "0" ? "0" : parseHexId(f.str("lease"), "lease");
+    const resp = await ctx.client.put({
+      key: latin1(args[0]!), value: latin1(value ?? ""), lease, prevKv: f.bool("prev-kv"),
+      ignoreValue, ignoreLease: f.bool("ignore-lease"),
+    });
+    if (ctx.format === "json") {
+      ctx.json({ header: headerJson(resp.header), prev_kv: resp.prevKv ? kvJson(resp.prevKv) : undefined });
+      return 0;
+    }
+    ctx.out("OK\n");
+    if (resp.prevKv) ctx.printKv(resp.prevKv);
+    return 0;
+  },
+};
+
+export const delCommand: Command = {
+  path: ["del"],
+  usage: "del [options] <key> [range_end]",
+  summary: "Removes the specified key or range of keys [key, range_end)",
+  flags: [
+    { name: "prefix", kind: "bool", help: "delete keys with matching prefix" },
+    { name: "prev-kv", kind: "bool", help: "return deleted key-value pairs" },
+    { name: "from-key", kind: "bool", help: "delete keys that are greater than or equal to the given key using byte compare" },
+  ],
+  async run(ctx, args) {
+    ctx.noTable();
+    needArgs(args, 1, 2, this.usage);
+    const f = ctx.flags;
+    const req: DeleteRangeRequest = { key: latin1(args[0]!), prevKv: f.bool("prev-kv") };
+    if (args[1] !== undefined) {
+      if (f.bool("prefix") || f.bool("from-key")) throw new UsageError("too many arguments, only accept one argument when `--prefix` or `--from-key` is set");
+      req.rangeEnd = latin1(args[1]);
+    }
+    if (f.bool("prefix") && f.bool("from-key")) throw new UsageError("`--prefix` and `--from-key` cannot be set at the same time, choose one");
+    if (f.bool("prefix")) Object.assign(req, prefixRange(req.key));
+    if (f.bool("from-key")) {
+      if (req.key === "") req.key = "\0";
+      req.rangeEnd = "\0";
+    }
+    if (req.key === "" && !f.bool("prefix")) throw new UsageError("key is empty");
+    const resp = await ctx.client.deleteRange(req);
+    if (ctx.format === "json") {
+      ctx.json({ header: headerJson(resp.header), deleted: resp.deleted || undefined, prev_kvs: resp.prevKvs.length ? resp.prevKvs.map(kvJson) : undefined });
+      return 0;
+    }
+    ctx.out(`${resp.deleted}\n`);
+    for (const kv of resp.prevKvs) ctx.printKv(kv);
+    return 0;
+  },
+};
+
+export const compactionCommand: Command = {
+  path: ["compaction"],
+  usage: "compaction [options] <revision>",
+  summary: "Compacts the event history in etcd",
+  flags: [{ name: "physical", kind: "bool", help: "'true' to wait for compaction to physically remove all old revisions" }],
+  async run(ctx, args) {
+    ctx.noTable();
+    needArgs(args, 1, 1, this.usage);
+    if (!/^\d+$/.test(args[0]!)) throw new UsageError(`bad revision "${args[0]}": expecting a positive integer`);
+    const rev = Number(args[0]);
+    const resp = await ctx.client.compact({ revision: rev, physical: ctx.flags.bool("physical") });
+    if (ctx.format === "json") ctx.json({ header: headerJson(resp.header) });
+    else ctx.out(`compacted revision ${rev}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,110 @@
+// Test support (Book 12.10): a real etcd 3.4 (Debian's package) on loopback with a temporary data
+// dir, as the reference our kv is compared against; stop() kills it and removes the dir.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface EtcdProcess {
+  endpoints: string[];
+  pid: number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export interface StartEtcdOptions {
+  /** Extra etcd flags, e.g. ["--max-txn-ops", "8"]. */
+  args?: string[];
+  /** Ports are drawn from [low, high] (default 24000-24999). */
+  portRange?: [number, number];
+}
+
+/** True when an `etcd` binary is on PATH. */
+export function etcdAvailable(): boolean {
+  try {
+    execFileSync("etcd", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+async function pickPort(range: [number, number], avoid: number[]): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const p = range[0] + Math.floor(Math.random() * (range[1] - range[0] + 1));
+    if (!avoid.includes(p) && (await portFree(p))) return p;
+  }
+  throw new Error(`no free port in ${range[0]}-${range[1]}`);
+}
+
+async function healthy(url: string): Promise<boolean> {
+  try {
+    const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
+    return r.ok && ((await r.json()) as { health?: string }).health === "true";
+  } catch {
+    return false;
+  }
+}
+
+function exited(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => p.once("exit", () => r()));
+}
+
+async function stopProcess(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  p.kill("SIGTERM");
+  const t = setTimeout(() => p.kill("SIGKILL"), 5_000);
+  await exited(p);
+  clearTimeout(t);
+}
+
+/** Start one etcd member; retries on other ports when a port is taken meanwhile. */
+export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdProcess> {
+  const range = opts.portRange ?? [24000, 24999];
+  let lastLog = "";
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const clientPort = await pickPort(range, []);
+    const peerPort = await pickPort(range, [clientPort]);
+    const dataDir = mkdtempSync(join(tmpdir(), "corekube-etcd-"));
+    const client = `http://127.0.0.1:${clientPort}`;
+    const peer = `http://127.0.0.1:${peerPort}`;
+    const args = [
+      "--name", "ref", "--data-dir", join(dataDir, "data"),
+      "--listen-client-urls", client, "--advertise-client-urls", client,
+      "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `ref=${peer}`,
+      "--log-outputs", "stderr", ...(opts.args ?? []),
+    ];
+    const proc = spawn("etcd", args, { stdio: ["ignore", "ignore", "pipe"] });
+    const log: string[] = [];
+    proc.stderr!.on("data", (b: Buffer) => {
+      log.push(b.toString());
+      if (log.length > 200) log.splice(0, 100);
+    });
+    // Never leave an etcd behind, even when the test process dies in between.
+    const onExit = () => proc.kill("SIGKILL");
+    process.once("exit", onExit);
+    const stop = async () => {
+      process.removeListener("exit", onExit);
+      await stopProcess(proc);
+      rmSync(dataDir, { recursive: true, force: true });
+    };
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && proc.exitCode === null) {
+      if (await healthy(client)) return { endpoints: [client], pid: proc.pid!, dataDir, stop };
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    lastLog = log.join("").slice(-3000);
+    await stop();
+  }
+  throw new Error(`etcd did not become healthy; last log:\n${lastLog}`);
+}
