@@ -1,11 +1,12 @@
-// Book 12.10 and 12.5: EtcdClient against a real etcd 3.4 (Debian's) started for this file — KV,
+// Book 12.10 and 12.5: EtcdClient against a real etcd 3.4 (or corekube kv, see target.ts) — KV,
 // txn, compaction, leases, watch, membership, maintenance, errors, timeouts and endpoint failover.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EtcdClient, prefixEnd } from "../../packages/kv/src/client/index.js";
 import { EtcdError, GrpcCode } from "../../packages/kv/src/types.js";
 import type { WatchResponse } from "../../packages/kv/src/watch/types.js";
-import { type EtcdCluster, etcdAvailable, startEtcdCluster } from "../support/etcd-cluster.js";
+import type { EtcdCluster } from "../support/etcd-cluster.js";
 import { deadEndpoint, type Fake, fakeServer, type Proxy, tcpProxy } from "./fakes.js";
+import { startTarget, TARGET, targetAvailable } from "./target.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -32,13 +33,13 @@ async function collect(it: AsyncIterator<WatchResponse>, until: (all: WatchRespo
   return all;
 }
 
-describe.skipIf(!etcdAvailable())("EtcdClient against etcd", () => {
+describe.skipIf(!targetAvailable())(`EtcdClient against ${TARGET}`, () => {
   let etcd: EtcdCluster;
   let c: EtcdClient;
   const closers: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    etcd = await startEtcdCluster({ members: 1 });
+    etcd = await startTarget();
     c = new EtcdClient({ endpoints: etcd.endpoints });
   });
   afterAll(async () => {

@@ -1,6 +1,8 @@
 // Book 12.9: three real `corekube kv` processes under concurrent writers while leaders and
 // followers are SIGKILLed and restarted; afterwards no acknowledged write is missing, every
 // member holds the same data, and what clients saw of shared keys is linearizable.
+import { checkKvHistory } from "@corekube/kv/sim/linearizability";
+import type { HistoryOp } from "@corekube/kv/sim/history";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type KvCluster, startKv } from "../support/kv-process.js";
 import { RawEtcd } from "../support/etcd-json.js";
@@ -58,7 +60,33 @@ describe("corekube kv under SIGKILL", () => {
         }
       }
     };
-    const writers = [0, 1, 2, 3].map(writer);
+    // Clients that share three keys, reading and writing them; their history must be linearizable.
+    const history: HistoryOp[] = [];
+    let clock = 0;
+    let opId = 0;
+    const shared = async (c: number) => {
+      for (let i = 0; !stop; i++) {
+        const key = `/kill/shared/k${(c * 7 + i) % 3}`;
+        const ep = cluster.endpoints[(c + i) % cluster.endpoints.length]!;
+        const op: HistoryOp = { id: ++opId, client: c, member: ep, call: ++clock, ret: Infinity, callAt: Date.now(), retAt: 0, input: i % 2 ? { type: "get", key } : { type: "put", key, value: `s${c}-${i}` } };
+        history.push(op);
+        try {
+          if (op.input.type === "put") {
+            const rev = await etcd.put(ep, key, op.input.value, 3_000);
+            op.output = { type: "write", rev };
+          } else {
+            const g = await etcd.get(ep, key, { timeoutMs: 3_000 });
+            op.output = { type: "get", rev: g.revision, kv: g.value === undefined ? null : { value: g.value, modRev: g.modRevision, createRev: g.createRevision, version: g.version, lease: g.lease } };
+          }
+          op.ret = ++clock;
+          op.retAt = Date.now();
+        } catch (e) {
+          op.error = (e as Error).message; // indeterminate: ret stays Infinity
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    };
+    const writers = [...[0, 1, 2, 3].map(writer), ...[10, 11, 12].map(shared)];
 
     try {
       for (let round = 0; round < 6; round++) {
@@ -96,6 +124,19 @@ describe("corekube kv under SIGKILL", () => {
       expect(v.revision).toBe(views[0]!.revision);
       expect([...v.kvs.entries()].sort()).toEqual([...views[0]!.kvs.entries()].sort());
     }
+    // Settle each write whose outcome the client never learned, from the store's own event
+    // history: applied at revision r (its value is unique), or never applied (then it is dropped).
+    const finalRev = (await etcd.get(ep, "/kill/shared/k0")).revision;
+    const applied = new Map((await etcd.history(ep, "/kill/shared/", 1, finalRev)).map((e) => [e.value, e.modRevision]));
+    const settled = history.flatMap((op): HistoryOp[] => {
+      if (op.output || op.input.type !== "put") return op.output ? [op] : [];
+      const rev = applied.get(op.input.value);
+      return rev === undefined ? [] : [{ ...op, output: { type: "write", rev } }];
+    });
+    const lin = checkKvHistory(settled, { maxStepsPerPartition: 2_000_000 });
+    expect(lin.verdict, lin.explanation).not.toBe("illegal");
+    expect(lin.verdict).toBe("ok");
+    console.log(`linearizability of ${settled.length} operations on shared keys: ${lin.verdict}`);
     console.log(`kill test: ${okCount} acknowledged writes, ${errCount} failed or timed out, final revision ${views[0]!.revision}`);
-  }, 120_000);
+  }, 240_000);
 });

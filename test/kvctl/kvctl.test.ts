@@ -1,9 +1,10 @@
-// Book 12.10: `corekube kvctl` run in-process (kvctlMain with captured output) against a real etcd:
-// etcdctl's output formats, hex ids, --help everywhere, and clear errors with exit codes 1 and 2.
+// Book 12.10: `corekube kvctl` run in-process (kvctlMain with captured output) against a real etcd (or
+// corekube kv, see ../client/target.ts): etcdctl output formats, hex ids, --help, exit codes 1 and 2.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COMMANDS, kvctlMain } from "../../packages/kv/src/kvctl/main.js";
-import { type EtcdCluster, etcdAvailable, startEtcdCluster } from "../support/etcd-cluster.js";
+import type { EtcdCluster } from "../support/etcd-cluster.js";
 import { deadEndpoint } from "../client/fakes.js";
+import { startTarget, TARGET, targetAvailable } from "../client/target.js";
 
 interface Run {
   code: number;
@@ -11,7 +12,7 @@ interface Run {
   err: string;
 }
 
-describe.skipIf(!etcdAvailable())("kvctl against etcd", () => {
+describe.skipIf(!targetAvailable())(`kvctl against ${TARGET}`, () => {
   let etcd: EtcdCluster;
   let ep: string;
 
@@ -47,7 +48,7 @@ describe.skipIf(!etcdAvailable())("kvctl against etcd", () => {
   }
 
   beforeAll(async () => {
-    etcd = await startEtcdCluster({ members: 1 });
+    etcd = await startTarget();
     ep = etcd.endpoints[0]!;
   });
   afterAll(async () => {
@@ -145,7 +146,7 @@ describe.skipIf(!etcdAvailable())("kvctl against etcd", () => {
 
   it("lists, adds and removes members; shows endpoint status and health", async () => {
     const list = await kvctl(["member", "list"]);
-    expect(list.out).toMatch(new RegExp(`^[0-9a-f]+, started, ref, http://127\\.0\\.0\\.1:\\d+, ${ep}, false\\n$`));
+    expect(list.out).toMatch(new RegExp(`^[0-9a-f]+, started, [^,]+, http://127\\.0\\.0\\.1:\\d+, ${ep}, false\\n$`));
     const id = list.out.split(",")[0]!;
     expect((await kvctl(["member", "list", "-w", "table"])).out).toContain("| IS LEARNER |");
     const rawId = /"members":\[\{"ID":(\d+),/.exec((await kvctl(["member", "list", "-w", "json"])).out)![1]!;

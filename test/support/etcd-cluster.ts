@@ -49,11 +49,12 @@ async function healthy(url: string): Promise<boolean> {
   }
 }
 
+/** SIGTERM, then SIGKILL after a second: a stopping leader may wait for peers that are stopping too. */
 async function stopProcess(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const gone = new Promise<void>((r) => p.once("exit", () => r()));
   p.kill("SIGTERM");
-  const t = setTimeout(() => p.kill("SIGKILL"), 5_000);
+  const t = setTimeout(() => p.kill("SIGKILL"), 1_000);
   await gone;
   clearTimeout(t);
 }

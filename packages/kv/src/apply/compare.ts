@@ -1,6 +1,5 @@
-// Book 12.3: txn compares (the optimistic concurrency Kubernetes builds on: "mod_revision == N").
-// A compare over a range must hold for every key in it; a missing key compares as zeros, except that
-// a VALUE compare on a missing key always fails.
+// Book 12.3: txn compares (Kubernetes' optimistic concurrency: "mod_revision == N"). Over a range every key
+// must match; a missing key compares as zeros, but a VALUE compare on it always fails.
 import type { Compare, KeyValue } from "../types.js";
 import { keyRange } from "../mvcc/key-range.js";
 import type { ReadView } from "../mvcc/store.js";

@@ -1,6 +1,5 @@
-// Book 12.2/12.4: the replicated state machine of `corekube kv`. Every member applies the same committed
-// proposals in the same order to this MVCC store plus lease table, so all members hold the same state;
-// reads, history for watch and snapshots are served from it. Pure and synchronous.
+// Book 12.2/12.4: the replicated state machine of `corekube kv` (MVCC store + lease table). Every member
+// applies the same committed proposals in order, so all hold the same state. Pure and synchronous.
 import {
   Errors, EtcdError, Limits, type CompactionResponse, type Id, type LeaseGrantResponse, type RangeRequest, type RangeResponse, type TxnRequest, type TxnResponse, type WatchEvent,
 } from "../types.js";

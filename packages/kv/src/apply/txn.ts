@@ -1,6 +1,5 @@
-// Book 12.3: etcd's txn: "if every compare holds then these ops else those ops", with nested txns.
-// All compares (nested ones too) and all checks see the state before the txn; every write then lands
-// at ONE new revision, and a txn that changes nothing leaves the revision where it was.
+// Book 12.3: etcd's txn (if compares hold then ops else ops, nested). Compares and checks see the state
+// before the txn; all writes land at ONE new revision, and a txn that changes nothing keeps the revision.
 import { Errors, type EtcdError, type RequestOp, type ResponseOp, type TxnRequest, type TxnResponse } from "../types.js";
 import type { Lessor } from "../lease/lessor.js";
 import { inRange, keyRange, type KeyRange } from "../mvcc/key-range.js";

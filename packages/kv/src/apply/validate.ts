@@ -1,6 +1,5 @@
-// Book 12.3/12.6: the request checks etcd's gRPC layer makes before anything reaches Raft: keys present,
-// at most 128 ops per txn, no key written twice in one txn, ignore_value/ignore_lease used correctly.
-// The server calls these up front; the state machine calls them again so a bad entry can never apply.
+// Book 12.3/12.6: etcd's gRPC-layer request checks (keys present, <= 128 ops, no key written twice, ignore_*
+// used right). The server runs them before Raft; the state machine again, so a bad entry never applies.
 import { Errors, Limits, type DeleteRangeRequest, type EtcdError, type PutRequest, type RangeRequest, type RequestOp, type TxnRequest } from "../types.js";
 
 export function checkRange(r: RangeRequest): EtcdError | undefined {

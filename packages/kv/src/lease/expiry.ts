@@ -1,6 +1,5 @@
-// Book 12.2: the leader's lease clock (not replicated). Only the leader decides that a lease expired;
-// it then proposes a revoke through Raft, so every member deletes the attached keys at the same revision.
-// Time is passed in (ms), so this is deterministic and testable.
+// Book 12.2: the leader's lease clock (not replicated; time passed in as ms). Only the leader decides a lease
+// expired; it proposes a revoke through Raft, so every member deletes the keys at the same revision.
 import type { Id } from "../types.js";
 import { compareLeaseIds } from "./lessor.js";
 

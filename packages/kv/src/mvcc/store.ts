@@ -157,22 +157,25 @@ export class MvccStore implements ReadView {
     const s = new MvccStore();
     s.current = current;
     s.compactMain = compactMain;
-    const byRev = new Map<number, Change[][]>();
+    // The change log is every version above the compaction floor. Every revision there has changes
+    // (only a change moves the revision) numbered 0.. by sub, so slots fill densely without sorting.
+    const base = Math.max(compactMain, 1);
+    const slots: Change[][] = [];
     for (const [, versions] of keys) {
       let prevLive: KeyValue | undefined;
       for (const v of versions) {
         s.addVersion(v);
         if (v.main > compactMain) {
           const change: Change = prevLive ? { kv: v.kv, tomb: v.tomb, prev: prevLive } : { kv: v.kv, tomb: v.tomb };
-          let slots = byRev.get(v.main);
-          if (!slots) byRev.set(v.main, (slots = []));
-          (slots[v.sub] ??= []).push(change);
+          (slots[v.main - base - 1] ??= [])[v.sub] = change;
         }
         prevLive = v.tomb ? undefined : v.kv;
       }
     }
-    const revs = [...byRev.keys()].sort((a, b) => a - b);
-    s.log = revs.map((rev) => ({ rev, changes: byRev.get(rev)!.flat() }));
+    for (let i = 0; i < slots.length; i++) {
+      const changes = slots[i];
+      if (changes) s.log.push({ rev: base + 1 + i, changes });
+    }
     return s;
   }
 }

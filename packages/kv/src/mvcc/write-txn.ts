@@ -1,6 +1,5 @@
-// Book 12.2: one write transaction of the MVCC store (etcd's storeTxnWrite). Every change it makes
-// lands at the same revision (beginRev + 1) with an increasing sub-revision; the store's revision moves
-// once, at end(), and only if something changed.
+// Book 12.2: one write transaction of the MVCC store (etcd's storeTxnWrite). All its changes land at one
+// revision (beginRev + 1) with increasing sub-revisions; the store's revision moves at end(), if anything changed.
 import type { KeyValue } from "../types.js";
 import type { KeyRange } from "./key-range.js";
 import type { Change, MvccStore, ReadView } from "./store.js";

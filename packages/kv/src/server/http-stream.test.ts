@@ -53,7 +53,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   port = (server.address() as AddressInfo).port;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => {
+  server.closeAllConnections();
+  return new Promise<void>((r) => server.close(() => r()));
+});
 beforeEach(() => {
   streams = [];
   keepAlive = async (id) => ({ header, ID: id, TTL: id === "404" ? 0 : 30 });

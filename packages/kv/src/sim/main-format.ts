@@ -5,7 +5,7 @@ import type { SimResult } from "./run.js";
 export function summary(r: SimResult): string {
   const s = r.stats;
   const head = `seed ${r.seed} members=${r.members} ${r.ok ? "ok  " : "FAIL"}`;
-  const body = `ops=${s.ops ?? "?"} indet=${s.indeterminate ?? "?"} unresolved=${s.unresolved ?? "?"} rev=${s.revision ?? "?"} terms=${s.terms ?? "?"} crashes=${s.crashes} torn=${s.torn} watches=${s.watches ?? "?"} wevents=${s.watchEvents ?? "?"} steps=${s.events} recovered=${s.recoveredMs ?? "?"}ms`;
+  const body = `ops=${s.ops ?? "?"} indet=${s.indeterminate ?? "?"} unresolved=${s.unresolved ?? "?"} rev=${s.revision ?? "?"} terms=${s.terms ?? "?"} crashes=${s.crashes} torn=${s.torn} watches=${s.watches ?? "?"} wevents=${s.watchEvents ?? "?"} steps=${s.events} recovered=${s.recoveredMs ?? "?"}ms lin=${s.linearizable ?? "?"}`;
   return `${head} ${body} virtual=${(r.virtualMs / 1000).toFixed(1)}s wall=${r.wallMs}ms fp=${r.fingerprint}`;
 }
 

@@ -38,6 +38,16 @@ export const defaultNetFaults: NetFaults = {
 
 const link = (from: NodeId, to: NodeId): string => `${from}>${to}`;
 
+/** A deep copy of a message (strings are immutable, so they are shared). */
+function copyMessage(m: Message): Message {
+  const out: Message = { ...m, entries: m.entries.map((e) => ({ ...e })) };
+  if (m.snapshot) {
+    const meta = m.snapshot.meta;
+    out.snapshot = { meta: { ...meta, conf: { voters: [...meta.conf.voters], learners: [...meta.conf.learners] } }, data: m.snapshot.data };
+  }
+  return out;
+}
+
 export class SimNetwork {
   private receivers = new Map<NodeId, (messages: Message[]) => void>();
   private cut = new Set<string>();
@@ -126,8 +136,8 @@ export class SimNetwork {
       this.lose(t, m);
       return;
     }
-    // Serialize now, as the wire would: the receiver never shares objects with the sender.
-    const wire = JSON.stringify(m);
+    // Copy now, as the wire would: the receiver never shares objects with the sender.
+    const wire = copyMessage(m);
     let delay = this.rng.between(f.delayMs[0], f.delayMs[1]);
     if (this.rng.chance(f.spikeChance)) delay += this.rng.between(0, f.spikeMs);
     const key = link(t.from, to);
@@ -137,7 +147,7 @@ export class SimNetwork {
     this.clock.schedule(() => this.arrive(t, m, wire), at - this.clock.now(), `msg ${m.type} ${t.from}->${to}`);
   }
 
-  private arrive(t: SimTransport, m: Message, wire: string): void {
+  private arrive(t: SimTransport, m: Message, wire: Message): void {
     const key = link(t.from, m.to);
     const until = this.clogged.get(key);
     if (until !== undefined && until > this.clock.now()) {
@@ -151,7 +161,7 @@ export class SimNetwork {
     }
     this.stats.delivered++;
     if (m.type === "snap") t.report(() => t.cb.onSnapshotStatus(m.to, true), this.rng.between(0, 2));
-    receive([JSON.parse(wire) as Message]);
+    receive([wire]);
   }
 
   private lose(t: SimTransport, m: Message): void {

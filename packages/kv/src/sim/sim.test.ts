@@ -17,7 +17,7 @@ import { Trace } from "./trace.js";
 
 const SEEDS_3 = Number(process.env.SIM_SEEDS_3 ?? 120);
 const SEEDS_5 = Number(process.env.SIM_SEEDS_5 ?? 80);
-const DURATION_MS = Number(process.env.SIM_DURATION_MS ?? 5_000);
+const DURATION_MS = Number(process.env.SIM_DURATION_MS ?? 4_000);
 
 async function runMany(seeds: number[], members: number, extra: Partial<SimOptions> = {}): Promise<SimResult[]> {
   const out: SimResult[] = [];

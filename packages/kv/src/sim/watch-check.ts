@@ -163,8 +163,9 @@ export function mergeWatchHistory(watches: WatchRecord[], out: WatchViolation[] 
   return { events, byRev, completeUpTo };
 }
 
-/** Reliable, Resumable and "delivered" against the merged history, plus prev_kv correctness. */
-export function checkWatchAgainstHistory(w: WatchRecord, h: MergedHistory): WatchViolation[] {
+/** Reliable, Resumable and "delivered" against the merged history, plus prev_kv correctness.
+ * `deliveredUpTo`: a watch still open at the end must have every event up to this revision. */
+export function checkWatchAgainstHistory(w: WatchRecord, h: MergedHistory, deliveredUpTo = Infinity): WatchViolation[] {
   const out: WatchViolation[] = [];
   const v = (guarantee: WatchViolation["guarantee"], message: string): void => {
     if (out.length < 10) out.push({ guarantee, watch: w.id, message: `watch ${w.id} (c${w.client}@${w.member}): ${message}` });
@@ -198,7 +199,7 @@ export function checkWatchAgainstHistory(w: WatchRecord, h: MergedHistory): Watc
   // Delivered: a watch still open at the end has every matching event since its start.
   if (w.openAtEnd && start > 0 && !compacted) {
     const have = new Set(got.map((e) => `${e.rev}/${e.key}`));
-    const missing = matching.find((e) => e.rev >= start && !have.has(`${e.rev}/${e.key}`));
+    const missing = matching.find((e) => e.rev >= start && e.rev <= deliveredUpTo && !have.has(`${e.rev}/${e.key}`));
     if (missing) v("delivered", `open at the end but never got ${showEvent(missing)}`);
   }
   // prev_kv: the previous event on the key, where the merged history is complete.
@@ -225,10 +226,10 @@ export interface WatchCheckResult {
   events: number;
 }
 
-export function checkWatches(watches: WatchRecord[]): WatchCheckResult {
+export function checkWatches(watches: WatchRecord[], deliveredUpTo = Infinity): WatchCheckResult {
   const violations: WatchViolation[] = [];
   for (const w of watches) violations.push(...checkWatchAlone(w));
   const merged = mergeWatchHistory(watches, violations);
-  for (const w of watches) violations.push(...checkWatchAgainstHistory(w, merged));
+  for (const w of watches) violations.push(...checkWatchAgainstHistory(w, merged, deliveredUpTo));
   return { violations, merged, events: merged.events.length };
 }

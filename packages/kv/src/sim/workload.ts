@@ -132,8 +132,9 @@ export class Workload {
       case "get":
       case "sget": {
         const serializable = kind === "sget";
-        await this.call(c, name, { type: "get", key, serializable }, async () => {
-          const r = await m.range({ key, serializable });
+        const k = o.leaseKeys.length > 0 && rng.chance(0.15) ? rng.pick(o.leaseKeys) : key;
+        await this.call(c, name, { type: "get", key: k, serializable }, async () => {
+          const r = await m.range({ key: k, serializable });
           return { type: "get", rev: r.header.revision, kv: view(r.kvs[0]) };
         });
         return;

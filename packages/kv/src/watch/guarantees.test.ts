@@ -1,6 +1,5 @@
-// Book 12.2: etcd's watch guarantees checked on random histories (seeded, so a failure replays): ordered,
-// unique, reliable, atomic, bookmarkable and resumable, while clients push back, the buffer overflows,
-// revisions get compacted and the member's state machine is replaced by snapshots.
+// Book 12.2: the six watch guarantees checked on seeded random histories (a failure replays), with clients
+// pushing back, buffers overflowing, compactions, and the state machine replaced by snapshots.
 import { describe, expect, it } from "vitest";
 import type { WatchEvent } from "../types.js";
 import { StateMachine } from "../apply/state-machine.js";

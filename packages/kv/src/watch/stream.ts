@@ -1,7 +1,5 @@
-// Book 12.2: one watch stream (one client connection, many watchers). It keeps etcd's watch guarantees:
-// events in revision order, never twice, never a gap, a revision never split across responses, and a
-// progress reply only once every watcher has been sent everything up to its revision. A slow client
-// gets its responses buffered; past the limit the buffer is dropped and the watchers replay history.
+// Book 12.2: one watch stream (one connection, many watchers) keeping etcd's watch guarantees, with a buffer
+// for slow clients that, when it overflows, is dropped and replayed from history.
 import type { ResponseHeader, WatchEvent } from "../types.js";
 import type { StateMachine } from "../apply/state-machine.js";
 import { isEmptyRange, keyRange } from "../mvcc/key-range.js";
@@ -35,6 +33,10 @@ function eventBytes(ev: WatchEvent): number {
   return kv(ev.kv) + kv(ev.prevKv) + 8;
 }
 
+/**
+ * Guarantees: events in revision order, never twice, never a gap, a revision never split across
+ * responses, and a progress reply only once every watcher has been sent everything up to its revision.
+ */
 export class Stream implements WatchStream {
   private readonly watchers = new Map<number, Watcher>();
   private nextId = 0;
