@@ -259,7 +259,12 @@ export class Member implements KvService {
     if (rd.hardState) this.term = rd.hardState.term;
     for (const rs of rd.readStates) this.onReadState(rs.ctx, rs.index);
 
-    // 1. Persist first: nothing below happens until the batch is on disk.
+    // A leader may replicate its new entries while it writes them itself (Raft thesis 10.2.1):
+    // commit still needs a majority on disk, and nothing is applied before our own write is done.
+    const leading = this.lead === this.cfg.memberId;
+    const early = leading ? rd.messages.filter((m) => m.type === "app" || m.type === "heartbeat") : [];
+    if (early.length > 0) this.transport.send(early);
+    // 1. Persist: nothing below happens until the batch is on disk.
     if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
       await this.deps.log.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
       if (this.stopped) return;
@@ -267,8 +272,9 @@ export class Member implements KvService {
     if (rd.snapshot) this.storage.applySnapshot(rd.snapshot);
     if (rd.hardState) this.storage.setHardState(rd.hardState);
     if (rd.entries.length > 0) this.storage.append(rd.entries);
-    // 2. Then tell the peers.
-    if (rd.messages.length > 0) this.transport.send(rd.messages);
+    // 2. Then tell the peers (votes and acknowledgements only once they are durable).
+    const late = early.length > 0 ? rd.messages.filter((m) => !early.includes(m)) : rd.messages;
+    if (late.length > 0) this.transport.send(late);
     // 3. Then apply what is committed.
     if (rd.snapshot) {
       this.restoreSnapshot(rd.snapshot);

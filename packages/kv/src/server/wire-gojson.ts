@@ -32,6 +32,7 @@ export type ParseMode = "decoder" | "unmarshal";
 
 const MAX_DEPTH = 10_000;
 const STRING_STOP = /["\\\x00-\x1f]/g;
+const CONTROL = /[\x00-\x1f]/;
 
 interface Frame {
   arr?: JValue[];
@@ -63,6 +64,15 @@ export function parseGoJson(text: string, start: number, mode: ParseMode): { val
 
   // Reads the string starting at the quote text[at]; returns [value, index after the closing quote].
   const readString = (at: number): [string | JStr, number] => {
+    // Fast path (most strings, and all base64): no escape and no control character before the quote.
+    const q = text.indexOf('"', at + 1);
+    if (q >= 0) {
+      const bs = text.indexOf("\\", at + 1);
+      if (bs < 0 || bs > q) {
+        const s = text.slice(at + 1, q);
+        if (!CONTROL.test(s)) return [s, q + 1];
+      }
+    }
     let segStart = at + 1;
     let out = "";
     let escaped = false;

@@ -181,8 +181,13 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
     // Every open watch must catch up to here (later revisions, e.g. leases expiring now, may not
     // have reached every watch when the run stops).
     const settledRev = Math.max(...cluster.up().map((s) => s.member!.header().revision));
-    for (const w of watchers) w.requestProgress();
-    await clock.runFor(2_000);
+    for (const w of watchers) w.stopBeingSlow();
+    const caughtUp = (): boolean => watchers.every((w) => w.caughtUp(settledRev));
+    for (let i = 0; i < 30 && !caughtUp(); i++) {
+      for (const w of watchers) w.requestProgress();
+      await clock.runUntil(caughtUp, 1_000);
+    }
+    await clock.runFor(500);
     for (const w of watchers) w.finish();
     inv.checkAllDurable();
     if (cluster.startFailures.length > 0) {

@@ -38,7 +38,7 @@ export class Watcher {
     private readonly clock: SimClock,
     private readonly rng: Rng,
     private readonly rec: Recorder,
-    private readonly opts: WatcherOptions,
+    private opts: WatcherOptions,
     private readonly trace: Trace,
     private readonly nextWatchId: () => number,
   ) {
@@ -72,6 +72,19 @@ export class Watcher {
   /** Asks for a bookmark now (used at the end, before checking delivery). */
   requestProgress(): void {
     this.current?.stream.progress();
+  }
+
+  /** The end of the run: read promptly from now on, so the watch can catch up. */
+  stopBeingSlow(): void {
+    this.opts = { ...this.opts, slowChance: 0 };
+  }
+
+  /** Has the open watch seen everything up to `rev` (by events or a bookmark)? */
+  caughtUp(rev: number): boolean {
+    if (!this.current) return true;
+    const r = this.current.rec.responses;
+    const seen = Math.max(this.nextRev - 1, ...r.filter((x) => x.progress).map((x) => x.revision));
+    return seen >= rev;
   }
 
   /** Ends the run: the open watch is marked as such for the "delivered" check. */
