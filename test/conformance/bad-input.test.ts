@@ -1,6 +1,5 @@
-// Book 12.3, 12.6 and 12.10: what etcd 3.4 and `corekube kv` answer to bad requests: malformed JSON,
-// bad base64, wrong types, empty keys, too many txn ops, duplicate txn keys, oversized requests
-// (400 / code 3 past the Raft limit, 429 / code 8 past gRPC's), and bad first stream messages.
+// Book 12.3, 12.6, 12.10: etcd 3.4 and `corekube kv` on bad requests: malformed JSON, bad base64, wrong
+// types, empty keys, txn limits and duplicates, oversized requests (400/3, 429/8), bad stream messages.
 import { expect, it } from "vitest";
 import { etcdError, forEachTarget, uniq } from "../support/conformance.js";
 import { b64, post } from "../support/wire-client.js";

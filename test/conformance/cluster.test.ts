@@ -1,6 +1,5 @@
-// Book 12.1 and 12.10: the cluster and maintenance calls and the plain HTTP endpoints against etcd 3.4
-// and `corekube kv`: member list, status, transfer-leadership, /health, /version, /metrics, and the
-// answers to unknown paths and wrong methods.
+// Book 12.1 and 12.10: cluster and maintenance calls, /health, /version, /metrics, unknown paths and
+// wrong methods, against etcd 3.4 and `corekube kv`.
 import { expect, it } from "vitest";
 import { clusterHeader, etcdError, forEachTarget, header } from "../support/conformance.js";
 import { ok, post, send } from "../support/wire-client.js";
@@ -22,6 +21,24 @@ forEachTarget("cluster, maintenance, health", (s) => {
     }
     const rm = await post(s.ep, "/v3/cluster/member/remove", { ID: "1" });
     expect([rm.status, rm.json]).toEqual([404, etcdError(5, "etcdserver: member not found")]);
+  });
+
+  it("member add (a learner, so the quorum stays one), list, and remove", async () => {
+    const url = `http://127.0.0.1:${24000 + Math.floor(Math.random() * 1000)}`; // nothing needs to listen there
+    const add = await post(s.ep, "/v3/cluster/member/add", { peerURLs: [url], isLearner: true });
+    expect(add.status).toBe(200);
+    expect(add.json).toEqual({ header: clusterHeader(), member: { ID: digits, peerURLs: [url], isLearner: true }, members: expect.any(Array) });
+    expect(add.json.members).toHaveLength(2);
+    expect(add.json.members).toContainEqual(add.json.member);
+    expect((await ok(s.ep, "/v3/cluster/member/list", {})).members).toContainEqual(add.json.member);
+    // etcd 3.4 derives a new member's id from its URLs and the second it was added: the same URL
+    // again within that second hits the id first.
+    const again = await post(s.ep, "/v3/cluster/member/add", { peerURLs: [url], isLearner: true });
+    expect(again.status).toBe(412);
+    expect([etcdError(9, "etcdserver: Peer URLs already exists"), etcdError(9, "etcdserver: member ID already exist")]).toContainEqual(again.json);
+    const rm = await post(s.ep, "/v3/cluster/member/remove", { ID: add.json.member.ID });
+    expect(rm.status).toBe(200);
+    expect(rm.json).toEqual({ header: clusterHeader(), members: [expect.objectContaining({ clientURLs: [s.ep] })] });
   });
 
   it("status: field names and order as etcd writes them", async () => {

@@ -1,6 +1,5 @@
-// Book 12.2 and 12.10: compaction against etcd 3.4 and `corekube kv`: the compaction call and its
-// errors, reads below the compaction point, and a watch that starts there (canceled, with
-// compact_revision and a header without revision). Compaction is global: this file owns its server.
+// Book 12.2 and 12.10: compaction against etcd 3.4 and `corekube kv`: its errors, reads below it, and
+// watches starting below or at it. Compaction is global, so this file has its own servers.
 import { afterEach, expect, it } from "vitest";
 import { clusterHeader, etcdError, forEachTarget, header, kv, uniq } from "../support/conformance.js";
 import { b64, ok, openStream, post, putRev, type Stream } from "../support/wire-client.js";
@@ -53,7 +52,10 @@ forEachTarget("compaction", (s) => {
     expect(await w.next()).toEqual({ result: { header: clusterHeader(), watch_id: "3", canceled: true, compact_revision: String(r2) } });
   });
 
-  it("a watch from the compaction revision itself replays from there", async () => {
+  // A deliberate difference: etcd 3.4 replays a watch that starts exactly at the compaction
+  // revision, but a delete made at that revision is gone by then, so that watch can miss it
+  // (etcd#19179). corekube refuses the start like any compacted one, which is always safe.
+  it("a watch from the compaction revision itself: etcd replays, corekube cancels", async () => {
     const k = uniq("watch-at") + "k";
     const r1 = await putRev(s.ep, k, "v1");
     const r2 = await putRev(s.ep, k, "v2");
@@ -61,6 +63,8 @@ forEachTarget("compaction", (s) => {
     const w = await openStream(s.ep, "/v3/watch", [{ create_request: { key: b64(k), start_revision: String(r2) } }]);
     open.push(w);
     expect((await w.next()).result.created).toBe(true);
-    expect((await w.next()).result.events).toEqual([{ kv: kv(k, "v2", { create: r1, mod: r2, version: 2 }) }]);
+    const next = (await w.next()).result;
+    if (s.target === "etcd") expect(next.events).toEqual([{ kv: kv(k, "v2", { create: r1, mod: r2, version: 2 }) }]);
+    else expect(next).toEqual({ header: clusterHeader(), canceled: true, compact_revision: String(r2) });
   });
 });

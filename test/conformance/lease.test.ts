@@ -1,6 +1,5 @@
-// Book 12.3 and 12.10: leases against etcd 3.4 and `corekube kv`: grant (ids, minimum and maximum
-// TTL), the keepalive stream, time-to-live with keys, the lease list, revoke deleting keys (which
-// watchers see as DELETE events), unknown leases (404 / code 5) and the /v3/kv/lease aliases.
+// Book 12.3 and 12.10: leases against etcd 3.4 and `corekube kv`: grant, keepalive stream, time-to-live,
+// list, revoke deleting keys (watchers see DELETE), unknown leases, /v3/kv/lease aliases.
 import { afterEach, expect, it } from "vitest";
 import { etcdError, forEachTarget, header, kv, uniq } from "../support/conformance.js";
 import { b64, ok, openStream, post, prefixEnd, put, putRev, type Json, type Stream } from "../support/wire-client.js";

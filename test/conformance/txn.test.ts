@@ -1,6 +1,5 @@
-// Book 12.3 and 12.10: txn on the wire against etcd 3.4 and `corekube kv`: every compare target and
-// result, success/failure shapes (a failed txn has no "succeeded"), the four txns Kubernetes sends,
-// and one revision per txn.
+// Book 12.3 and 12.10: txn against etcd 3.4 and `corekube kv`: every compare target x result, success
+// and failure shapes, the four txns Kubernetes sends, one revision per txn.
 import { expect, it } from "vitest";
 import { forEachTarget, header, kv, uniq } from "../support/conformance.js";
 import { b64, ok, prefixEnd, put, putRev } from "../support/wire-client.js";

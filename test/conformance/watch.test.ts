@@ -1,6 +1,5 @@
-// Book 12.2 and 12.10: POST /v3/watch against etcd 3.4 and `corekube kv`: created replies, history
-// replay with prev_kv, live events, DELETE events, a txn's events together, cancel, progress
-// requests, filters, several watches on one stream, and start_revision 0 meaning "from now".
+// Book 12.2 and 12.10: /v3/watch against etcd 3.4 and `corekube kv`: created, replay with prev_kv, live
+// and DELETE events, atomic txns, cancel, progress, filters, several watches, start_revision 0.
 import { afterEach, expect, it } from "vitest";
 import { forEachTarget, header, kv, uniq } from "../support/conformance.js";
 import { b64, ok, openStream, prefixEnd, putRev, type Json, type Stream } from "../support/wire-client.js";

@@ -67,7 +67,7 @@ export class EtcdClient {
 
   async compact(req: CompactionRequest | number, opts?: CallOptions): Promise<CompactionResponse> {
     const r = typeof req === "number" ? { revision: req } : req;
-    const j = await this.t.call(`${V3}/kv/compaction`, encodeCompaction(r), true, opts);
+    const j = await this.t.call(`${V3}/kv/compaction`, encodeCompaction(r), false, opts);
     return { header: decodeHeader(j.header) };
   }
 
@@ -80,7 +80,7 @@ export class EtcdClient {
   }
 
   async leaseRevoke(id: Id, opts?: CallOptions): Promise<{ header: ResponseHeader }> {
-    const j = await this.t.call(`${V3}/lease/revoke`, { ID: id }, true, opts);
+    const j = await this.t.call(`${V3}/lease/revoke`, { ID: id }, false, opts);
     return { header: decodeHeader(j.header) };
   }
 
@@ -111,7 +111,7 @@ export class EtcdClient {
 
   /** Opens a watch on its own stream. Iterate it for responses; `await w.created` to know it started. */
   watch(req: WatchCreateRequest, opts?: WatchOptions): Watch {
-    const w = new Watch(this.t, req, opts);
+    const w: Watch = new Watch(this.t, req, opts, () => this.watches.delete(w));
     this.watches.add(w);
     return w;
   }
@@ -183,7 +183,7 @@ export class EtcdClient {
 
   /** Ends every watch and keep-alive of this client and closes its connections. */
   async close(): Promise<void> {
-    for (const w of this.watches) w.cancel();
+    for (const w of [...this.watches]) w.cancel();
     for (const k of this.keepAlives) k.stop();
     this.watches.clear();
     this.keepAlives.clear();

@@ -52,6 +52,7 @@ export class LeaseKeepAlive {
   constructor(private readonly t: Transport, readonly id: Id, private readonly opts: KeepAliveOptions = {}) {
     this.done = this.run();
     this.done.catch(() => undefined);
+    if (opts.signal?.aborted) this.stop();
     opts.signal?.addEventListener("abort", () => this.stop(), { once: true });
   }
 

@@ -74,10 +74,12 @@ export class Transport {
     return p;
   }
 
-  /** Runs `fn` on each endpoint in turn until one succeeds or the error is not retriable. */
+  /** Runs `fn` on each endpoint in turn until one succeeds or the error is not retriable. Another
+   * round over the list follows a short pause, unless a timeout already spent the caller's time. */
   async withFailover<T>(idempotent: boolean, opts: CallOptions, fn: (endpoint: string) => Promise<T>): Promise<T> {
     let last: EtcdError | undefined;
     for (let round = 0; round < this.rounds; round++) {
+      if (round > 0 && last?.code === GrpcCode.DeadlineExceeded) break;
       if (round > 0) await sleep(100 * round);
       for (const ep of this.order(opts.endpoint)) {
         if (opts.signal?.aborted) throw new EtcdError(GrpcCode.Canceled, "context canceled");

@@ -35,10 +35,13 @@ export class Watch implements AsyncIterableIterator<WatchResponse> {
     private readonly transport: Transport,
     private readonly req: WatchCreateRequest,
     private readonly opts: WatchOptions = {},
+    /** Called once when the watch ends (the client forgets it). */
+    private readonly onEnd?: () => void,
   ) {
     this.nextRev = req.startRevision && req.startRevision > 0 ? req.startRevision : 0;
     this.created = this.connect();
-    this.created.catch(() => { this.done = true; });
+    this.created.catch(() => this.finish());
+    if (opts.signal?.aborted) this.cancel();
     opts.signal?.addEventListener("abort", () => this.cancel(), { once: true });
   }
 
@@ -59,9 +62,8 @@ export class Watch implements AsyncIterableIterator<WatchResponse> {
   /** Cancels the watch and ends the iteration. */
   cancel(): void {
     if (this.done) return;
-    this.done = true;
     this.stream?.send({ cancel_request: { watch_id: String(this.id) } });
-    this.stream?.close();
+    this.finish();
   }
 
   [Symbol.asyncIterator](): this {
@@ -103,8 +105,10 @@ export class Watch implements AsyncIterableIterator<WatchResponse> {
   }
 
   private finish(): void {
+    const first = !this.done;
     this.done = true;
     this.stream?.close();
+    if (first) this.onEnd?.();
   }
 
   private observe(r: WatchResponse): void {

@@ -8,7 +8,8 @@ import { endpointCommands } from "./commands/endpoint.js";
 import { getCommand } from "./commands/get.js";
 import { leaseCommands } from "./commands/lease.js";
 import { memberCommands, moveLeader } from "./commands/member.js";
-import { compactionCommand, delCommand, putCommand } from "./commands/put.js";
+import { compactionCommand } from "./commands/compaction.js";
+import { delCommand, putCommand } from "./commands/put.js";
 import { watchCommand } from "./commands/watch.js";
 import { parseDuration } from "./format.js";
 import { commandHelp, groupHelp, topHelp } from "./help.js";
@@ -31,12 +32,14 @@ export const COMMANDS: Command[] = [
 
 const GROUPS = new Set(COMMANDS.filter((c) => c.path.length > 1).map((c) => c.path[0]!));
 
-/** The process's IO: stdout/stderr, stdin when piped, and SIGINT as the end of long commands. */
+/** The process's IO: stdout/stderr, stdin when piped, and SIGINT as the end of long commands
+ * (a command that does not stop within half a second of it, or a second SIGINT, exits with 130). */
 function processIo(): { io: KvctlIo; dispose(): void } {
   const ac = new AbortController();
   const onInt = () => {
     if (ac.signal.aborted) process.exit(130);
     ac.abort();
+    setTimeout(() => process.exit(130), 500).unref();
   };
   process.on("SIGINT", onInt);
   const io: KvctlIo = {

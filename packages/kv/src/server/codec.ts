@@ -1,6 +1,5 @@
-// Book 12.3: etcd's JSON requests to our types, checked the way etcd checks them (JSON and types
-// first, then gRPC's size limit, then the v3rpc rules, then the Raft entry limit); responses back
-// to etcd's JSON are in wire-encode.ts and re-exported here.
+// Book 12.3: etcd's JSON requests to our types, checked in etcd's order (JSON, gRPC size, v3rpc rules,
+// Raft entry size); the response encoders (wire-encode.ts) are re-exported here.
 import {
   type Compare, type CompactionRequest, type DeleteRangeRequest, EtcdError, GrpcCode, type Id,
   type LeaseGrantRequest, type PutRequest, type RangeRequest, type RequestOp, type TxnRequest,

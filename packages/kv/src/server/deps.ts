@@ -31,6 +31,8 @@ export interface DurableLog {
   saveMeta(meta: MemberMeta): Promise<void>;
   /** Drop stored entries <= index (after a snapshot at or past index was saved). */
   compact(index: number): Promise<void>;
+  /** Bytes the log takes on disk, if known (etcd's dbSize). */
+  diskBytes?(): number;
   close(): Promise<void>;
 }
 

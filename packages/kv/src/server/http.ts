@@ -2,7 +2,7 @@
 // streams for watch and keepalive), plus /health, /version and /metrics, on plain node:http.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { KvService } from "../service.js";
-import { Errors, Limits } from "../types.js";
+import { Errors, EtcdError, Limits } from "../types.js";
 import { CORS, writeError, writeJson, writeText } from "./wire-respond.js";
 import { GRPC_OVERHEAD_BYTES } from "./wire-protosize.js";
 import { serveKeepAlive } from "./wire-keepalive.js";
@@ -33,7 +33,7 @@ export function createKvHttpHandler(service: KvService, opts: KvHttpOptions = {}
   const maxBody = 4 * (lim.maxRequestBytes + GRPC_OVERHEAD_BYTES);
   const routes = unaryRoutes(service, lim);
   const report = (err: unknown) => {
-    if (!(err instanceof Error && err.name === "EtcdError")) opts.onError?.(err);
+    if (!(err instanceof EtcdError)) opts.onError?.(err);
   };
 
   const serveUnary = (req: IncomingMessage, res: ServerResponse, handler: (body: string) => Promise<string>) => {

@@ -85,7 +85,9 @@ export class Member implements KvService {
   readonly metrics = new MemberMetrics();
   private node!: RawNode;
   private readonly storage = new MemoryStorage();
-  private sm = new StateMachine();
+  private sm: StateMachine;
+  /** etcd's minimum lease TTL: one and a half election timeouts, in whole seconds. */
+  private readonly minLeaseTTL: number;
   private readonly hub: WatchHub;
   private readonly leaseClock = new LeaseClock();
   private transport!: Transport;
@@ -125,6 +127,8 @@ export class Member implements KvService {
     this.catchUpEntries = cfg.snapshotCatchUpEntries ?? 5_000;
     this.requestTimeoutMs = cfg.requestTimeoutMs ?? 5_000 + 2 * this.tickMs * this.electionTicks;
     this.bootNonce = Math.floor(deps.random() * 2 ** 48).toString(36);
+    this.minLeaseTTL = Math.ceil((3 * this.electionTicks * this.tickMs) / 2 / 1000);
+    this.sm = new StateMachine({ minLeaseTTL: this.minLeaseTTL });
     this.hub = new WatchHub(() => this.sm);
   }
 
@@ -330,7 +334,7 @@ export class Member implements KvService {
     if (outcome.events.length > 0) this.hub.notify(outcome.revision, outcome.events);
     if (!outcome.error && this.leaseClock.isPrimary) {
       const cmd = (p as Proposal).cmd;
-      if (cmd.op === "leaseGrant") this.leaseClock.grant(cmd.req.ID, cmd.req.TTL, this.deps.clock.now());
+      if (cmd.op === "leaseGrant") this.leaseClock.grant(cmd.req.ID, (outcome.result as LeaseGrantResponse).TTL, this.deps.clock.now());
       if (cmd.op === "leaseRevoke") this.leaseClock.revoke(cmd.req.ID);
     }
     this.finish(p.id, outcome);
@@ -376,7 +380,7 @@ export class Member implements KvService {
   private restoreSnapshot(snap: Snapshot): void {
     if (snap.meta.index > 0 || snap.data) {
       const data = JSON.parse(snap.data) as SnapshotData;
-      this.sm = StateMachine.restore(data.sm);
+      this.sm = StateMachine.restore(data.sm, { minLeaseTTL: this.minLeaseTTL });
       this.members = new Map(data.members.map((m) => [m.id, m]));
     }
     if (snap.meta.index === 0 && this.members.size === 0) {
@@ -554,12 +558,10 @@ export class Member implements KvService {
 
   async leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResponse> {
     if (req.TTL > Limits.maxLeaseTTL) throw Errors.leaseTTLTooLarge();
-    const minTTL = Math.ceil((3 * this.electionTicks * this.tickMs) / 2 / 1000);
-    const TTL = Math.max(req.TTL, minTTL);
     let ID = req.ID && req.ID !== "0" ? req.ID : "0";
     while (ID === "0") ID = (BigInt(Math.floor(this.deps.random() * 2 ** 31)) * 2n ** 32n + BigInt(Math.floor(this.deps.random() * 2 ** 32))).toString();
-    await this.propose({ op: "leaseGrant", req: { ID, TTL } });
-    return { header: this.header(), ID, TTL };
+    const o = await this.propose({ op: "leaseGrant", req: { ID, TTL: req.TTL } });
+    return { header: this.header(), ID, TTL: (o.result as LeaseGrantResponse).TTL };
   }
 
   async leaseRevoke(id: Id): Promise<{ header: ResponseHeader }> {
@@ -687,7 +689,8 @@ export class Member implements KvService {
   async status(): Promise<StatusResponse> {
     this.checkServing();
     const st = this.node.status();
-    const size = this.sm.sizeBytes();
+    // LevelDB has no free pages as bbolt does: the files on disk are the size, all of it in use.
+    const size = this.deps.log.diskBytes?.() ?? this.sm.sizeBytes();
     return {
       header: this.header(),
       version: VERSION,
@@ -749,7 +752,7 @@ export class Member implements KvService {
   }
 
   updateGauges(): void {
-    this.metrics.dbSize.set(this.sm.sizeBytes());
+    this.metrics.dbSize.set(this.deps.log.diskBytes?.() ?? this.sm.sizeBytes());
     this.metrics.revision.set(this.sm.revision);
     this.metrics.compactRevision.set(this.sm.compactRevision);
     this.metrics.leases.set(this.sm.leaseIds().length);

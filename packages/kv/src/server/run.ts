@@ -164,7 +164,8 @@ export async function startKv(o: KvOptions): Promise<RunningKv> {
       },
     });
     for (const url of o.listenClientUrls) {
-      const s = createServer(handler);
+      // requestTimeout 0: a watch or keep-alive stream keeps its request body open for hours.
+      const s = createServer({ requestTimeout: 0 }, handler);
       s.keepAliveTimeout = 60_000;
       await listen(s, url);
       servers.push(s);

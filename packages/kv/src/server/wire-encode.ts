@@ -1,6 +1,5 @@
-// Book 12.3: responses as etcd 3.4's gateway writes them: proto field order, snake_case names
-// (and the odd ID/TTL/grantedTTL/dbSize/raftIndex/peerURLs), int64s as strings, bytes as base64,
-// and every zero value left out (a failed txn has no "succeeded", a PUT event has no "type").
+// Book 12.3: responses as etcd 3.4's gateway writes them: proto field order, etcd's field names, int64s
+// as strings, bytes as base64, zero values left out (a failed txn has no "succeeded").
 import type { StatusResponse } from "../service.js";
 import type {
   CompactionResponse, DeleteRangeResponse, EtcdError, Id, KeyValue, LeaseGrantResponse,

@@ -1,6 +1,5 @@
-// Book 12.3: a JSON reader that fails exactly like Go's encoding/json, because etcd's gateway is Go
-// and clients (and our conformance suite) see its messages: "invalid character 'x' ...", "unexpected EOF".
-// It keeps number literals as text (int64s must not pass through a double) and reads bytes as latin1.
+// Book 12.3: a JSON reader that fails exactly like Go's encoding/json (etcd's gateway is Go), keeping
+// number literals as text so int64s never pass through a double; reads bytes as latin1.
 import { goQuoteChar } from "./wire-goquote.js";
 
 /** A number literal, kept as written ("1.5", "-0", "99999999999999999999"). */

@@ -1,6 +1,5 @@
-// Book 12.3: JSON to protobuf-shaped objects the way etcd 3.4's gateway (golang/protobuf jsonpb)
-// does it: snake_case or lowerCamel names, int64 as string or number, enums by name or number, null
-// = unset, unknown fields ignored, and Go's exact error text for every wrong type.
+// Book 12.3: JSON to protobuf-shaped objects as etcd 3.4's gateway (golang/protobuf jsonpb) does it:
+// both field name styles, int64 as string or number, enums by name or number, Go's error texts.
 import { decodeBase64, Base64Error } from "./wire-base64.js";
 import { goQuote } from "./wire-goquote.js";
 import { GoJsonError, JNum, JStr, type JValue, parseGoJson } from "./wire-gojson.js";

@@ -1,6 +1,5 @@
-// Book 12.2: POST /v3/lease/keepalive. One {"result":...} line per request message, in order; the
-// response ends when the request body has ended and every reply is out (etcd's server returns on
-// the client's EOF). A service error ends the stream with grpc-gateway's {"error":{...}} chunk.
+// Book 12.2: POST /v3/lease/keepalive: one {"result":...} line per request message, in order; ends
+// once the body has ended and every reply is out, or with grpc-gateway's error chunk.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { KvService } from "../service.js";
 import type { Id } from "../types.js";

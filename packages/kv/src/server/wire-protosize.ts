@@ -1,6 +1,5 @@
-// Book 12.6: etcd's size limits are on protobuf bytes, not JSON bytes, so we compute the protobuf
-// size of a decoded request: gRPC refuses a message over max-request-bytes + 512 KiB (429, code 8),
-// and the server refuses a write whose Raft entry is over max-request-bytes (400, code 3).
+// Book 12.6: etcd's size limits count protobuf bytes: gRPC refuses a message over max-request-bytes +
+// 512 KiB (429, code 8); the server refuses a write whose Raft entry is over max-request-bytes (400, code 3).
 import { Errors } from "../types.js";
 import type { ProtoMsg, ProtoValue } from "./wire-jsonpb.js";
 import type { FieldDesc, MsgDesc } from "./wire-schema.js";

@@ -1,6 +1,5 @@
-// Book 12.3: the unary routes of etcd's v3 JSON gateway: decode the body, call the service, encode
-// the response. etcd 3.4 serves each under /v3/ and the deprecated /v3beta/, and the lease calls
-// also under /v3/kv/lease/.
+// Book 12.3: the unary routes of etcd's v3 JSON gateway (decode, call the service, encode), under /v3/
+// and the deprecated /v3beta/, with the lease calls also under /v3/kv/lease/.
 import type { KvService } from "../service.js";
 import {
   type CodecLimits, decodeCompaction, decodeDeleteRange, decodeEmpty, decodeLeaseGrant, decodeLeaseRevoke,

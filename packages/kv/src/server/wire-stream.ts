@@ -1,6 +1,5 @@
-// Book 12.2: the shape every etcd gateway stream shares. The response starts (200, chunked) once the
-// first request message is read; a bad first message is a plain 500 error (gRPC code 2, measured);
-// a bad later message just ends the input, as the end of the body does.
+// Book 12.2: what etcd's gateway streams share: the response starts with the first request message; a
+// bad first message is a plain 500 (gRPC code 2), a bad later one just ends the input.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { EtcdError, GrpcCode } from "../types.js";
 import type { JValue } from "./wire-gojson.js";

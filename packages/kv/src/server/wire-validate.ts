@@ -1,6 +1,5 @@
-// Book 12.3 and 12.6: the checks etcd's v3rpc layer makes before a request reaches the server:
-// a key is given, a txn has at most max-txn-ops operations per list, and no key is written twice
-// in one txn (a put inside a deleted range counts, nested txns included). Also member add's URLs.
+// Book 12.3 and 12.6: etcd's v3rpc checks before a request reaches the server: keys given, at most
+// max-txn-ops per txn list, no key written twice in a txn (deleted ranges and nested txns count), URLs.
 import { Errors } from "../types.js";
 import type { ProtoMsg } from "./wire-jsonpb.js";
 

@@ -1,6 +1,5 @@
-// Book 12.2: POST /v3/watch. Each request message creates or cancels a watch or asks for progress;
-// responses go out as {"result":...} lines. A full socket pauses the stream until 'drain', and a
-// closed connection closes it. The stream outlives the request body, as etcd's does.
+// Book 12.2: POST /v3/watch: messages create/cancel watches or ask for progress as they arrive; replies
+// go out as {"result":...} lines with backpressure; the stream lasts until the connection closes.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { KvService } from "../service.js";
 import type { WatchResponse, WatchStream } from "../watch/types.js";

@@ -156,6 +156,24 @@ describe("disk faults at start", () => {
 });
 
 describe("known issues", () => {
+  // A Ready that holds a snapshot and entries after it (a follower catching up) loses those
+  // entries: Member.handleReady appends rd.entries to its MemoryStorage, then restoreSnapshot()
+  // calls storage.applySnapshot() a second time, which drops every entry. Raft's commit index is
+  // then beyond its last index and the core's invariant check throws (slice out of range), in
+  // nextCommittedEntries (seed 2269) or hasUnappliedConfChanges (seed 2274). When fixed, change
+  // it.fails to it.
+  it.fails("a snapshot and entries in one Ready keep the entries (seed 2269, 3 members)", async () => {
+    const r = await runSeed({ seed: 2269, members: 3, memberLogs: false });
+    if (!r.ok) console.log(report(r).split("\n").slice(0, 4).join("\n"));
+    expect(r.ok).toBe(true);
+  }, 60_000);
+
+  it.fails("a snapshot and entries in one Ready keep the entries (seed 2274, 5 members)", async () => {
+    const r = await runSeed({ seed: 2274, members: 5, memberLogs: false });
+    if (!r.ok) console.log(report(r).split("\n").slice(0, 4).join("\n"));
+    expect(r.ok).toBe(true);
+  }, 60_000);
+
   // A forwarded proposal (MsgProp) that the network delivers twice becomes two log entries, and
   // the member applies the command twice: a put shows up at two revisions. The HTTP transport
   // never resends, so this needs a duplicating network; the fix would be to drop a proposal whose

@@ -1,5 +1,7 @@
 // Book 12.4: the write-ahead log on disk (LevelDB through `level`). Nothing is acknowledged to a
 // client before the batch holding its entry was written with sync:true, i.e. fsynced.
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { Level } from "level";
 import type { Entry, HardState, Snapshot } from "../raft/types.js";
 import { CorruptDataError, type DurableLog, type LoadedState, type MemberMeta } from "../server/deps.js";
@@ -108,6 +110,18 @@ export class LevelLog implements DurableLog {
     if (upto >= this.last) this.first = this.last = 0;
     else this.first = upto + 1;
     await this.write(ops, false);
+  }
+
+  diskBytes(): number {
+    let n = 0;
+    for (const f of readdirSync(this.dir)) {
+      try {
+        n += statSync(join(this.dir, f)).size;
+      } catch {
+        // removed by a level compaction meanwhile
+      }
+    }
+    return n;
   }
 
   async close(): Promise<void> {

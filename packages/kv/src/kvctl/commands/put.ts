@@ -79,20 +79,3 @@ export const delCommand: Command = {
     return 0;
   },
 };
-
-export const compactionCommand: Command = {
-  path: ["compaction"],
-  usage: "compaction [options] <revision>",
-  summary: "Compacts the event history in etcd",
-  flags: [{ name: "physical", kind: "bool", help: "'true' to wait for compaction to physically remove all old revisions" }],
-  async run(ctx, args) {
-    ctx.noTable();
-    needArgs(args, 1, 1, this.usage);
-    if (!/^\d+$/.test(args[0]!)) throw new UsageError(`bad revision "${args[0]}": expecting a positive integer`);
-    const rev = Number(args[0]);
-    const resp = await ctx.client.compact({ revision: rev, physical: ctx.flags.bool("physical") });
-    if (ctx.format === "json") ctx.json({ header: headerJson(resp.header) });
-    else ctx.out(`compacted revision ${rev}\n`);
-    return 0;
-  },
-};
