@@ -19,6 +19,7 @@ import type { WatchResponse, WatchStream } from "../watch/types.js";
 import type { Clock, DurableLog, MemberMeta, PeerInfo, Transport, TransportCallbacks } from "./deps.js";
 import { memberIdFor } from "./ids.js";
 import { MemberMetrics } from "./metrics.js";
+import { ReadIndexBatcher } from "./read-index.js";
 
 export const VERSION = "3.4.23";
 
@@ -108,9 +109,7 @@ export class Member implements KvService {
   private readonly bootNonce: string;
   private seq = 0;
   private readonly waiters = new Map<string, Waiter>();
-  private pendingReads: { resolve(): void; reject(e: Error): void }[] = [];
-  private readInFlight: { ctx: string; waiters: { resolve(): void; reject(e: Error): void }[]; sentAt: number; firstSentAt: number } | null = null;
-  private readsAwaitingApply: { index: number; resolve(): void }[] = [];
+  private readonly reads: ReadIndexBatcher;
   private leaderWaiters: (() => void)[] = [];
   private revoking = new Map<Id, number>();
 
@@ -130,6 +129,19 @@ export class Member implements KvService {
     this.minLeaseTTL = Math.ceil((3 * this.electionTicks * this.tickMs) / 2 / 1000);
     this.sm = new StateMachine({ minLeaseTTL: this.minLeaseTTL });
     this.hub = new WatchHub(() => this.sm);
+    this.reads = new ReadIndexBatcher({
+      request: (ctx) => {
+        this.node.readIndex(ctx);
+        this.scheduleReady();
+      },
+      newContext: () => `${this.bootNonce}:r${++this.seq}`,
+      now: () => this.deps.clock.now(),
+      applied: () => this.applied,
+      hasLeader: () => this.lead !== None,
+      timeoutMs: this.requestTimeoutMs,
+      retryMs: 500,
+      onFailed: () => this.metrics.readIndexFailed.inc(),
+    });
   }
 
   get id(): NodeId {
@@ -225,7 +237,7 @@ export class Member implements KvService {
     if (this.stopped) return;
     this.node.tick();
     if (this.lead === this.cfg.memberId) this.expireLeases();
-    this.retryRead();
+    this.reads.tick();
     this.scheduleReady();
   }
 
@@ -261,7 +273,7 @@ export class Member implements KvService {
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState.lead);
     if (rd.hardState) this.term = rd.hardState.term;
-    for (const rs of rd.readStates) this.onReadState(rs.ctx, rs.index);
+    for (const rs of rd.readStates) this.reads.onReadState(rs.ctx, rs.index);
 
     // A leader may replicate its new entries while it writes them itself (Raft thesis 10.2.1):
     // commit still needs a majority on disk, and nothing is applied before our own write is done.
@@ -289,7 +301,7 @@ export class Member implements KvService {
     this.metrics.proposalsCommitted.set(this.node.status().commit);
     this.metrics.proposalsApplied.set(this.applied);
     this.node.advance(rd);
-    this.resolveAppliedReads();
+    this.reads.onApplied();
     await this.maybeSnapshot();
   }
 
@@ -467,56 +479,10 @@ export class Member implements KvService {
   // ---- linearizable reads (ReadIndex) ---------------------------------------------------------
 
   /** Resolves once this member has applied everything committed before the call: a read served
-   * after it is linearizable. Reads that arrive together share one ReadIndex round. */
+   * after it is linearizable (see read-index.ts). */
   private linearizableBarrier(): Promise<void> {
     this.checkServing();
-    return new Promise<void>((resolve, reject) => {
-      this.pendingReads.push({ resolve, reject });
-      this.sendRead();
-    });
-  }
-
-  private sendRead(): void {
-    if (this.readInFlight || this.pendingReads.length === 0) return;
-    const now = this.deps.clock.now();
-    const ctx = `${this.bootNonce}:r${++this.seq}`;
-    this.readInFlight = { ctx, waiters: this.pendingReads, sentAt: now, firstSentAt: now };
-    this.pendingReads = [];
-    this.node.readIndex(ctx);
-    this.scheduleReady();
-  }
-
-  /** A ReadIndex round that got no answer (no leader, lost messages) is retried, then failed. */
-  private retryRead(): void {
-    const r = this.readInFlight;
-    if (!r) return;
-    const now = this.deps.clock.now();
-    if (now - r.firstSentAt >= this.requestTimeoutMs) {
-      this.readInFlight = null;
-      this.metrics.readIndexFailed.inc();
-      for (const w of r.waiters) w.reject(this.lead === None ? Errors.noLeader() : Errors.timeout());
-      this.sendRead();
-    } else if (now - r.sentAt >= 500) {
-      r.ctx = `${this.bootNonce}:r${++this.seq}`;
-      r.sentAt = now;
-      this.node.readIndex(r.ctx);
-    }
-  }
-
-  private onReadState(ctx: string, index: number): void {
-    const r = this.readInFlight;
-    if (!r || r.ctx !== ctx) return;
-    this.readInFlight = null;
-    for (const w of r.waiters) this.readsAwaitingApply.push({ index, resolve: w.resolve });
-    this.resolveAppliedReads();
-    this.sendRead();
-  }
-
-  private resolveAppliedReads(): void {
-    if (this.readsAwaitingApply.length === 0) return;
-    const still: typeof this.readsAwaitingApply = [];
-    for (const r of this.readsAwaitingApply) (r.index <= this.applied ? r.resolve() : still.push(r));
-    this.readsAwaitingApply = still;
+    return this.reads.wait();
   }
 
   // ---- KvService --------------------------------------------------------------------------------
@@ -771,9 +737,7 @@ export class Member implements KvService {
       w.reject(Errors.stopped());
     }
     this.waiters.clear();
-    for (const r of [...this.pendingReads, ...(this.readInFlight?.waiters ?? [])]) r.reject(Errors.stopped());
-    this.pendingReads = [];
-    this.readInFlight = null;
+    this.reads.failAll(Errors.stopped());
     await this.transport.close();
     await this.deps.log.close();
   }
