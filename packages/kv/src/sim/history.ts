@@ -33,7 +33,8 @@ export type KvInput =
 export type KvOutput =
   | { type: "get"; rev: number; kv: KvView | null }
   | { type: "range"; rev: number; kvs: Record<string, KvView> }
-  /** put or revoke: the header revision after the write. */
+  /** put: the write's revision. revoke: the store's revision when the reply was made (etcd
+   * answers a LeaseRevoke with the current header), at or above the deletion's revision. */
   | { type: "write"; rev: number }
   /** A txn; `kv` is what the failure branch's range returned (null: no such key); `deleted`
    * is what a succeeded delete removed. */

@@ -179,8 +179,11 @@ export function stepKv(s: KvState, input: KvInput, out: KvOutput | undefined): K
         return n ? [{ keys: { ...s.keys, [input.key]: n }, dead }] : [];
       }
       if (out.type !== "write") return [];
-      const n = attached ? deleteKey(k, out.rev) : out.rev >= k.fl ? k : null;
-      return n ? [{ keys: { ...s.keys, [input.key]: n }, dead }] : [];
+      // A revoke's header is the store's revision when the reply was made (as in etcd), so
+      // it only bounds the deletion's revision from above: fl < deletion <= out.rev.
+      if (out.rev < k.fl || (attached && out.rev <= k.fl)) return [];
+      const n = attached ? absent(k.fl + 1) : k;
+      return [{ keys: { ...s.keys, [input.key]: n }, dead }];
     }
     case "grant":
     case "compact":

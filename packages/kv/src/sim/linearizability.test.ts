@@ -107,6 +107,16 @@ describe("linearizability checker: correct histories", () => {
     ])).toBe("ok");
   });
 
+  it("takes a revoke's header as an upper bound on its deletion's revision", () => {
+    // The reply's header is the store's revision when it was made, after later writes.
+    expect(verdict([
+      op(1, 2, put("x", "a", "77"), wrote(2)),
+      op(3, 9, { type: "revoke", key: "x", lease: "77" }, wrote(5)),
+      op(4, 5, put("y", "b"), wrote(4)),
+      op(6, 7, get("x"), saw(4, null)),
+    ])).toBe("ok");
+  });
+
   it("checks multi-key reads in one partition", () => {
     const ops = [
       op(1, 2, put("x", "a"), wrote(2)),

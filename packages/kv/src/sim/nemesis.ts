@@ -22,11 +22,11 @@ export interface NemesisOptions {
 
 export type FaultKind =
   | "crash" | "crashLeader" | "crashMidWrite" | "stopClean" | "isolate" | "isolateLeader" | "split" | "cutOneWay"
-  | "clog" | "lossy" | "slowDisk" | "none";
+  | "clog" | "lossy" | "slowDisk" | "moveLeader" | "none";
 
 export const defaultFaultWeights: Record<FaultKind, number> = {
   crash: 3, crashLeader: 3, crashMidWrite: 3, stopClean: 1, isolate: 2, isolateLeader: 2, split: 2, cutOneWay: 1,
-  clog: 2, lossy: 2, slowDisk: 1, none: 2,
+  clog: 2, lossy: 2, slowDisk: 1, moveLeader: 1, none: 2,
 };
 
 export class Nemesis {
@@ -155,6 +155,18 @@ export class Nemesis {
         c.setDiskFaults(who, f);
         this.trace.add(`nemesis: slow disk on m${who}`);
         this.later(faultMs(), () => c.setDiskFaults(who, c.opts.disk));
+        return;
+      }
+      case "moveLeader": {
+        // etcdctl move-leader: a graceful leadership transfer (Raft's TimeoutNow).
+        const l = c.leader();
+        const to = l && r.pick(c.up().filter((s) => s.id !== l.id).concat([l]));
+        if (!l || !to || to.id === l.id) return;
+        this.trace.add(`nemesis: move leader ${l.name} -> ${to.name}`);
+        c.use(l).moveLeader(to.id).then(
+          () => this.trace.add(`nemesis: leader moved to ${to.name}`),
+          (err: unknown) => this.trace.add(`nemesis: move leader failed: ${(err as Error).message}`),
+        );
         return;
       }
       case "none":

@@ -163,6 +163,9 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
   const stats: Record<string, number | string> = {};
   let failure: SimFailure | undefined;
   const fail = (kind: string, message: string): never => {
+    // A rejection inside a member usually explains whatever went wrong next: report it first.
+    if (unhandled.length > 0) kind = "unhandled-rejection";
+    if (unhandled.length > 0) message = unhandled.slice(0, 3).map((e) => (e as Error)?.stack ?? String(e)).join("\n") + `\n(then: ${message})`;
     throw new SimFailed(kind, message);
   };
   try {
