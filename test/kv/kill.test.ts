@@ -126,7 +126,8 @@ describe("corekube kv under SIGKILL", () => {
     }
     // Settle each write whose outcome the client never learned, from the store's own event
     // history: applied at revision r (its value is unique), or never applied (then it is dropped).
-    const finalRev = (await etcd.get(ep, "/kill/shared/k0")).revision;
+    let finalRev = 0; // the last revision that wrote a shared key
+    for (const k of ["k0", "k1", "k2"]) finalRev = Math.max(finalRev, (await etcd.get(ep, `/kill/shared/${k}`)).modRevision);
     const applied = new Map((await etcd.history(ep, "/kill/shared/", 1, finalRev)).map((e) => [e.value, e.modRevision]));
     const settled = history.flatMap((op): HistoryOp[] => {
       if (op.output || op.input.type !== "put") return op.output ? [op] : [];

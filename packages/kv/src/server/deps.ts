@@ -51,7 +51,9 @@ export interface PeerInfo {
   clientURLs: string[];
 }
 
-/** Carries Raft messages between members. Delivery is best effort: lost messages are fine. */
+/** Carries Raft messages between members. Delivery is best effort: lost, delayed and reordered
+ * messages are fine, but a message must not be delivered twice (as with etcd's streams): a
+ * forwarded proposal delivered twice would be appended twice. */
 export interface Transport {
   /** Send each message to m.to; failures are reported through onUnreachable / onSnapshotStatus. */
   send(messages: Message[]): void;

@@ -5,7 +5,7 @@ import { StateMachine } from "../apply/state-machine.js";
 import type { ApplyOutcome, Command, Proposal } from "../apply/types.js";
 import { LeaseClock } from "../lease/expiry.js";
 import { MemoryStorage, RawNode } from "../raft/index.js";
-import type { ConfChange, ConfState, Entry, Message, NodeId, Ready, Snapshot, Status } from "../raft/types.js";
+import type { ConfChange, ConfState, Entry, HardState, Message, NodeId, Ready, Snapshot, Status } from "../raft/types.js";
 import { None, ProposalDroppedError } from "../raft/types.js";
 import type { KvService, StatusResponse } from "../service.js";
 import {
@@ -103,6 +103,8 @@ export class Member implements KvService {
   private stopped = false;
   private removed = false;
   private readyScheduled = false;
+  /** A hard state whose only change (the commit index) was not written yet; it goes with the next write. */
+  private unsavedHardState: HardState | undefined;
   private processing: Promise<void> | null = null;
   private readonly timers: (() => void)[] = [];
 
@@ -170,7 +172,10 @@ export class Member implements KvService {
       await this.deps.log.saveMeta({ clusterId: this.cfg.clusterId, memberId: this.cfg.memberId, name: this.cfg.name } satisfies MemberMeta);
       if (this.cfg.initialClusterState === "new") await this.bootstrap();
     } else {
-      if (loaded.snapshot) this.restoreSnapshot(loaded.snapshot);
+      if (loaded.snapshot) {
+        this.storage.applySnapshot(loaded.snapshot);
+        this.restoreSnapshot(loaded.snapshot);
+      }
       if (loaded.hardState) this.storage.setHardState(loaded.hardState);
       this.storage.append(loaded.entries);
       this.term = loaded.hardState?.term ?? 0;
@@ -244,6 +249,7 @@ export class Member implements KvService {
   /** Inbound Raft messages from peers. */
   receive(messages: Message[]): void {
     if (this.stopped) return;
+    if (process.env.KV_TRACE) process.stderr.write(`TRACE ${performance.now().toFixed(2)} recv ${messages.map((m) => m.type + ":" + m.entries.length).join(",")}\n`);
     for (const m of messages) {
       try {
         this.node.step(m);
@@ -271,6 +277,7 @@ export class Member implements KvService {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
+    const T0 = performance.now();
     if (rd.softState) this.onSoftState(rd.softState.lead);
     if (rd.hardState) this.term = rd.hardState.term;
     for (const rs of rd.readStates) this.reads.onReadState(rs.ctx, rs.index);
@@ -278,18 +285,49 @@ export class Member implements KvService {
     // A leader may replicate its new entries while it writes them itself (Raft thesis 10.2.1):
     // commit still needs a majority on disk, and nothing is applied before our own write is done.
     const leading = this.lead === this.cfg.memberId;
-    const early = leading ? rd.messages.filter((m) => m.type === "app" || m.type === "heartbeat") : [];
-    if (early.length > 0) this.transport.send(early);
-    // 1. Persist: nothing below happens until the batch is on disk.
-    if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {
-      await this.deps.log.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
+    let early: Message[] = [];
+    let late = rd.messages;
+    if (leading && rd.messages.length > 0) {
+      early = [];
+      late = [];
+      for (const m of rd.messages) (m.type === "app" || m.type === "heartbeat" ? early : late).push(m);
+      if (early.length > 0) this.transport.send(early);
+    }
+    // Committed entries below the first entry this Ready writes were written by an earlier Ready
+    // (Readies are handled one at a time), so they are applied while this write runs, as etcd's
+    // apply loop does. Those at or past it wait for the write.
+    let applyNow: Entry[] = [];
+    let applyLater = rd.committedEntries;
+    if (!rd.snapshot && rd.committedEntries.length > 0) {
+      const firstNew = rd.entries.length > 0 ? rd.entries[0]!.index : Number.POSITIVE_INFINITY;
+      const split = rd.committedEntries.findIndex((e) => e.index >= firstNew);
+      applyNow = split < 0 ? rd.committedEntries : rd.committedEntries.slice(0, split);
+      applyLater = split < 0 ? [] : rd.committedEntries.slice(split);
+    }
+    // 1. Persist: nothing that depends on this Ready's entries happens until they are on disk.
+    // A Ready whose only change is the commit index is not written: the commit index is kept
+    // lazily (with the next write), as etcd-raft's MustSync allows. A commit index read back
+    // lower than it was is safe (the leader tells it again); it is never higher than the
+    // entries stored with it, because it only ever points at entries written no later.
+    const mustWrite = rd.snapshot !== undefined || rd.entries.length > 0 || rd.mustSync;
+    let write: Promise<void> | undefined;
+    if (mustWrite) {
+      const hardState = rd.hardState ?? this.unsavedHardState;
+      this.unsavedHardState = undefined;
+      write = this.deps.log.save({ hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
+    } else if (rd.hardState) {
+      this.unsavedHardState = rd.hardState;
+    }
+    for (const e of applyNow) this.applyEntry(e);
+    if (write) {
+      await write;
       if (this.stopped) return;
     }
+    const T1 = performance.now();
     if (rd.snapshot) this.storage.applySnapshot(rd.snapshot);
     if (rd.hardState) this.storage.setHardState(rd.hardState);
     if (rd.entries.length > 0) this.storage.append(rd.entries);
     // 2. Then tell the peers (votes and acknowledgements only once they are durable).
-    const late = early.length > 0 ? rd.messages.filter((m) => !early.includes(m)) : rd.messages;
     if (late.length > 0) this.transport.send(late);
     // 3. Then apply what is committed.
     if (rd.snapshot) {
@@ -297,12 +335,13 @@ export class Member implements KvService {
       this.hub.resync();
       this.updatePeers();
     }
-    for (const e of rd.committedEntries) this.applyEntry(e);
+    for (const e of applyLater) this.applyEntry(e);
     this.metrics.proposalsCommitted.set(this.node.status().commit);
     this.metrics.proposalsApplied.set(this.applied);
     this.node.advance(rd);
     this.reads.onApplied();
     await this.maybeSnapshot();
+    if (process.env.KV_TRACE) process.stderr.write(`TRACE ${T0.toFixed(2)} ent=${rd.entries.length} hs=${rd.hardState ? 1 : 0} sync=${rd.mustSync} w=${mustWrite} ce=${rd.committedEntries.length}/${applyNow.length} msgs=${rd.messages.map((m) => m.type + ":" + m.entries.length).join(",")} write=${(T1 - T0).toFixed(2)} total=${(performance.now() - T0).toFixed(2)}\n`);
   }
 
   private onSoftState(lead: NodeId): void {
@@ -389,6 +428,8 @@ export class Member implements KvService {
     return JSON.stringify({ sm: this.sm.snapshot(), members: [...this.members.values()] } satisfies SnapshotData);
   }
 
+  /** Replaces the state machine and member table with a snapshot's. The in-memory Raft storage
+   * is the caller's business: a Ready may carry entries after the snapshot, appended already. */
   private restoreSnapshot(snap: Snapshot): void {
     if (snap.meta.index > 0 || snap.data) {
       const data = JSON.parse(snap.data) as SnapshotData;
@@ -398,7 +439,6 @@ export class Member implements KvService {
     if (snap.meta.index === 0 && this.members.size === 0) {
       for (const p of this.cfg.initialCluster) if (snap.meta.conf.voters.includes(p.id)) this.members.set(p.id, p);
     }
-    this.storage.applySnapshot(snap);
     this.confState = snap.meta.conf;
     this.applied = Math.max(this.applied, snap.meta.index);
     this.snapshotIndex = snap.meta.index;

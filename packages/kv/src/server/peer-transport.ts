@@ -16,6 +16,56 @@ interface PeerQueue {
   inFlight: boolean;
 }
 
+/** Most entry bytes merged into one append message. */
+const MAX_MERGED_BYTES = 4 * 1024 * 1024;
+
+function lastTermOf(m: Message): number {
+  return m.entries.length > 0 ? m.entries[m.entries.length - 1]!.term : m.logTerm;
+}
+
+function entryBytes(m: Message): number {
+  let n = 0;
+  for (const e of m.entries) n += e.data.length;
+  return n;
+}
+
+/**
+ * Fewer, larger messages for one peer, each equivalent to the run it replaces:
+ * - appends of one term that continue each other become one append (the follower would have
+ *   applied them one after the other; the merged one carries the newest commit index);
+ * - successive acknowledgements of one term become the highest one (an ack of index i says
+ *   the follower holds everything up to i; the leader only ever moves forward on it);
+ * - successive heartbeats of one term with the same read context become the last one.
+ * Order is kept otherwise; rejections and everything else pass through untouched.
+ */
+export function coalesce(batch: Message[]): Message[] {
+  if (batch.length < 2) return batch;
+  const out: Message[] = [];
+  let mergedBytes = 0;
+  for (const m of batch) {
+    const prev = out[out.length - 1];
+    if (prev && prev.type === m.type && prev.term === m.term && prev.from === m.from && prev.to === m.to) {
+      if (m.type === "app" && m.index === prev.index + prev.entries.length && m.logTerm === lastTermOf(prev)) {
+        const add = entryBytes(m);
+        if (mergedBytes + add <= MAX_MERGED_BYTES) {
+          out[out.length - 1] = { ...prev, entries: m.entries.length > 0 ? prev.entries.concat(m.entries) : prev.entries, commit: Math.max(prev.commit, m.commit) };
+          mergedBytes += add;
+          continue;
+        }
+      } else if (m.type === "appResp" && !m.reject && !prev.reject && m.context === prev.context) {
+        if (m.index >= prev.index) out[out.length - 1] = m;
+        continue;
+      } else if (m.type === "heartbeat" && m.context === prev.context) {
+        out[out.length - 1] = m.commit >= prev.commit ? m : prev;
+        continue;
+      }
+    }
+    out.push(m);
+    mergedBytes = m.type === "app" ? entryBytes(m) : 0;
+  }
+  return out;
+}
+
 export class HttpTransport implements Transport {
   private peers = new Map<NodeId, PeerQueue>();
   private closed = false;
@@ -57,7 +107,7 @@ export class HttpTransport implements Transport {
     q.inFlight = true;
     try {
       while (q.pending.length > 0 && !this.closed) {
-        const batch = q.pending;
+        const batch = coalesce(q.pending);
         q.pending = [];
         await this.post(q, batch);
       }

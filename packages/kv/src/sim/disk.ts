@@ -267,6 +267,11 @@ export class SimDisk {
   }
   private lastHs?: { raw: string; hs: HardState };
 
+  /** The newest snapshot that would survive a crash now (for tests). */
+  peekSnapshot(): Snapshot | undefined {
+    return this.durable.snapshot === undefined ? undefined : decodeSnapshot(this.durable.snapshot, this.name);
+  }
+
   /** The entry at `index` if it would survive a crash right now. */
   durableEntryAt(index: number): Entry | undefined {
     return entryIn(this.durable, index, this.name);

@@ -73,6 +73,15 @@ describe("client results against watch events", () => {
     expect(v.map((x) => x.check)).toContain("read-state");
   });
 
+  it("checks a read of the past against the state at that revision", () => {
+    const { m } = merged(events);
+    const past = { value: "x", modRev: 2, createRev: 2, version: 1, lease: "0" };
+    const ok = checkAgainstEvents([op(1, 2, { type: "get", key: "/a", serializable: true, atRev: 3 }, { type: "get", rev: 4, kv: past })], m);
+    expect(ok.filter((x) => x.check === "read-state")).toEqual([]);
+    const v = checkAgainstEvents([op(1, 2, { type: "get", key: "/a", serializable: true, atRev: 4 }, { type: "get", rev: 4, kv: past })], m);
+    expect(v.map((x) => x.check)).toContain("read-state");
+  });
+
   it("settles indeterminate writes from the events", () => {
     const { w, m } = merged(events);
     const seen = op(1, null, { type: "put", key: "/b", value: "y" });

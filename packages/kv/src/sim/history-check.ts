@@ -141,7 +141,7 @@ export function checkAgainstEvents(history: HistoryOp[], merged: MergedHistory):
   for (const op of history) {
     const o = op.output;
     if (!o || o.type === "error") continue;
-    const rev = o.rev;
+    const rev = op.input.type === "get" && op.input.atRev ? op.input.atRev : o.rev;
     const checks: [string, KvView | null][] = [];
     if (o.type === "get" && op.input.type === "get") checks.push([op.input.key, o.kv]);
     else if (o.type === "range" && op.input.type === "range") for (const k of op.input.keys) checks.push([k, o.kvs[k] ?? null]);

@@ -14,7 +14,8 @@ export interface KvView {
 /** `after` (set by patchHistory, never by clients): the write's outcome is unknown, but if it
  * took effect its revision is above this (the watch history is complete up to there). */
 export type KvInput =
-  | { type: "get"; key: string; serializable?: boolean }
+  /** `atRev`: a read of the past (etcd's range at a revision), checked against the events. */
+  | { type: "get"; key: string; serializable?: boolean; atRev?: number }
   /** A read of every key in `keys` (all the keys the workload uses under one prefix), at once. */
   | { type: "range"; keys: string[]; serializable?: boolean }
   | { type: "put"; key: string; value: string; lease?: string; after?: number }
@@ -92,7 +93,7 @@ export function describeOp(op: HistoryOp): string {
   const i = op.input;
   let what: string;
   switch (i.type) {
-    case "get": what = `get(${i.key}${i.serializable ? ",serializable" : ""})`; break;
+    case "get": what = `get(${i.key}${i.serializable ? ",serializable" : ""}${i.atRev ? `,at ${i.atRev}` : ""})`; break;
     case "range": what = `range(${i.keys.join(",")})`; break;
     case "put": what = `put(${i.key}=${i.value}${i.lease ? `,lease=${i.lease}` : ""})`; break;
     case "create": what = `create(${i.key}=${i.value})`; break;

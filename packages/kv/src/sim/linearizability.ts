@@ -164,6 +164,7 @@ function relevant(op: HistoryOp): boolean {
   const i = op.input;
   if (op.unchecked) return false;
   if (i.type === "grant" || i.type === "compact") return false;
+  if (i.type === "get" && i.atRev) return false; // the past: checked against the events instead
   if (i.type === "get" || i.type === "range") return !!op.output && !i.serializable;
   if (op.output?.type === "error") return op.output.code === 5 && (i.type === "revoke" || (i.type === "put" && !!i.lease));
   return true;

@@ -2,21 +2,21 @@
 // watchers work while the nemesis injects faults, heal, demand liveness (a leader and a committed
 // write within bounded virtual time) and convergence, then check the histories.
 import { createHash } from "node:crypto";
-import { Member, type MemberConfig } from "../server/member.js";
+import { Member } from "../server/member.js";
 import { SimClock, settle } from "./clock.js";
 import { SimCluster, type MemberFactory, type SimMember, type StateDigest } from "./cluster.js";
-import { defaultDiskFaults, type DiskFaults } from "./disk.js";
 import { checkAgainstEvents, checkRevisionOrder, patchHistory } from "./history-check.js";
 import { Invariants, InvariantViolation } from "./invariants.js";
 import { checkKvHistory } from "./linearizability.js";
-import { Nemesis, defaultFaultWeights, type NemesisOptions } from "./nemesis.js";
-import { defaultNetFaults, type NetFaults } from "./network.js";
+import { knobs } from "./knobs.js";
+import { Nemesis } from "./nemesis.js";
+import type { NetFaults } from "./network.js";
 import { Rng } from "./rng.js";
 import { Trace } from "./trace.js";
 import type { HistoryOp } from "./history.js";
 import { checkWatches, type WatchRecord } from "./watch-check.js";
 import { Watcher } from "./watchers.js";
-import { Recorder, Workload, defaultWeights, type WorkloadOptions } from "./workload.js";
+import { Recorder, Workload } from "./workload.js";
 
 export interface SimOptions {
   seed: number;
@@ -77,57 +77,6 @@ export const memberDigest: StateDigest = (m: SimMember) => {
   return `rev ${sm.revision} compact ${sm.compactRevision} leases [${sm.leaseIds().sort().join(",")}] ${kvs}`;
 };
 
-interface Knobs {
-  member: Partial<MemberConfig>;
-  net: NetFaults;
-  disk: DiskFaults;
-  workload: WorkloadOptions;
-  nemesis: NemesisOptions;
-  slowChance: number;
-  reconnectEveryMs: number;
-}
-
-/** Draws the run's configuration from the seed. */
-function knobs(rng: Rng, o: SimOptions): Knobs {
-  const b = o.buggify ?? true;
-  const member: Partial<MemberConfig> = {
-    tickMs: 100,
-    electionTicks: 10,
-    heartbeatTicks: 1,
-    snapshotCount: b ? rng.pick([3, 5, 8, 16, 40, 10_000]) : 10_000,
-    snapshotCatchUpEntries: b ? rng.pick([1, 2, 5, 20, 100]) : 5_000,
-    requestTimeoutMs: rng.pick([2_000, 4_000]),
-    progressNotifyIntervalMs: rng.pick([500, 1_000, 3_000]),
-  };
-  const net: NetFaults = {
-    ...defaultNetFaults,
-    delayMs: [0.2, b ? rng.pick([2, 5, 20]) : 5],
-    dropChance: b ? rng.pick([0, 0.01, 0.05]) : 0.01,
-    dupChance: b ? rng.pick([0, 0.01, 0.03]) : 0.01,
-    fifo: rng.chance(0.5),
-  };
-  const disk: DiskFaults = b && rng.chance(0.3) ? { ...defaultDiskFaults, writeMs: [0.5, 5], syncMs: [1, 20], spikeChance: 0.05 } : defaultDiskFaults;
-  const keys = ["/k/a", "/k/b", "/k/c", "/k/d"].slice(0, rng.int(2, 4));
-  const workload: WorkloadOptions = {
-    clients: o.clients ?? rng.int(4, 8),
-    prefix: "/k/",
-    keys,
-    leaseKeys: ["/l/a", "/l/b"],
-    ephemeralKeys: ["/e/a"],
-    thinkMs: [0, rng.pick([20, 100, 300])],
-    timeoutMs: 5_000,
-    weights: { ...defaultWeights, range: rng.chance(0.3) ? defaultWeights.range : 0 },
-  };
-  const nemesis: NemesisOptions = {
-    everyMs: [300, rng.pick([1_500, 3_000])],
-    downMs: [100, rng.pick([2_000, 6_000])],
-    faultMs: [200, rng.pick([2_000, 5_000])],
-    allowMajorityDown: rng.chance(0.2),
-    weights: defaultFaultWeights,
-  };
-  return { member, net, disk, workload, nemesis, slowChance: b ? rng.pick([0, 0.05, 0.3]) : 0, reconnectEveryMs: rng.pick([0, 3_000]) };
-}
-
 export async function runSeed(o: SimOptions): Promise<SimResult> {
   const wall0 = performance.now();
   const rng = new Rng(o.seed);
@@ -148,16 +97,7 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
     key: "/", rangeEnd: "0", startRevision: 1, slowChance: k.slowChance, reconnectEveryMs: k.reconnectEveryMs, progressEveryMs: 1_000, coversAll: true,
   }, trace, () => watchIds++));
   const nemesis = new Nemesis(cluster, clock, rng.fork(), k.nemesis, trace);
-  const unhandled: unknown[] = [];
-  const onUnhandled = (err: unknown): void => {
-    unhandled.push(err);
-  };
-  // A rejection nobody handles inside a member (a broken invariant in a promise chain) fails the
-  // run. While the run lasts this listener is the only one, so a test runner does not also
-  // report it as a stray error.
-  const others = process.listeners("unhandledRejection");
-  process.removeAllListeners("unhandledRejection");
-  process.on("unhandledRejection", onUnhandled);
+  const { unhandled, release } = captureUnhandled();
   trace.add(`sim: seed ${o.seed}, ${o.members} members, knobs ${JSON.stringify(k.member)}, net ${JSON.stringify(k.net)}`);
 
   const stats: Record<string, number | string> = {};
@@ -226,9 +166,7 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
     else if (err instanceof InvariantViolation) failure = { kind: err.invariant, message: err.message, trace: trace.tail(60) };
     else failure = { kind: "exception", message: (err as Error)?.stack ?? String(err), trace: trace.tail(60) };
   } finally {
-    await settle();
-    process.off("unhandledRejection", onUnhandled);
-    for (const l of others) process.on("unhandledRejection", l);
+    await release();
     clock.afterEvent = undefined;
   }
   for (const [f, n] of Object.entries(nemesis.counts)) stats[`fault.${f}`] = n;
@@ -241,6 +179,27 @@ export async function runSeed(o: SimOptions): Promise<SimResult> {
     .slice(0, 16);
   const kept = o.keepHistory ? { history: rec.history, watches: watchers.flatMap((w) => w.records) } : {};
   return { seed: o.seed, members: o.members, ok: !failure, ...(failure ? { failure } : {}), ...kept, fingerprint, wallMs: Math.round(performance.now() - wall0), virtualMs: clock.now(), stats };
+}
+
+/** A rejection nobody handles inside a member (a broken invariant in a promise chain) is a
+ * failure of the run. Until release(), the returned list is the process's only listener, so a
+ * test runner does not also report it as a stray error. */
+export function captureUnhandled(): { unhandled: unknown[]; release: () => Promise<void> } {
+  const unhandled: unknown[] = [];
+  const listener = (err: unknown): void => {
+    unhandled.push(err);
+  };
+  const others = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  process.on("unhandledRejection", listener);
+  return {
+    unhandled,
+    release: async () => {
+      await settle();
+      process.off("unhandledRejection", listener);
+      for (const l of others) process.on("unhandledRejection", l);
+    },
+  };
 }
 
 /** A write through the leader, with a deadline; true if it committed. Each attempt is recorded

@@ -5,18 +5,19 @@
 import { describe, expect, it } from "vitest";
 import { EtcdError } from "../types.js";
 import { SimClock } from "./clock.js";
+import type { Message } from "../raft/types.js";
 import { SimCluster, type MemberFactory, type SimMember } from "./cluster.js";
-import { defaultDiskFaults } from "./disk.js";
+import { SimDisk, defaultDiskFaults } from "./disk.js";
 import { describeOp } from "./history.js";
 import { checkKvHistory } from "./linearizability.js";
 import { report, summary } from "./main-format.js";
 import { defaultNetFaults } from "./network.js";
 import { Rng } from "./rng.js";
-import { memberDigest, realMember, runSeed, type SimOptions, type SimResult } from "./run.js";
+import { captureUnhandled, memberDigest, realMember, runSeed, type SimOptions, type SimResult } from "./run.js";
 import { Trace } from "./trace.js";
 
-const SEEDS_3 = Number(process.env.SIM_SEEDS_3 ?? 120);
-const SEEDS_5 = Number(process.env.SIM_SEEDS_5 ?? 80);
+const SEEDS_3 = Number(process.env.SIM_SEEDS_3 ?? 150);
+const SEEDS_5 = Number(process.env.SIM_SEEDS_5 ?? 100);
 const DURATION_MS = Number(process.env.SIM_DURATION_MS ?? 4_000);
 
 async function runMany(seeds: number[], members: number, extra: Partial<SimOptions> = {}): Promise<SimResult[]> {
@@ -25,10 +26,23 @@ async function runMany(seeds: number[], members: number, extra: Partial<SimOptio
   return out;
 }
 
+/** Failures already diagnosed (see "known issues" below, whose it.fails tests flip when they are
+ * fixed): the sweeps print them but do not fail on them. Remove an entry once its fix lands. */
+const KNOWN_ISSUES: { name: string; match: RegExp }[] = [];
+
 function failures(rs: SimResult[]): string[] {
   const bad = rs.filter((r) => !r.ok);
-  for (const r of bad) console.log(`${summary(r)}\n${report(r)}`);
-  return bad.map((r) => `seed ${r.seed} (members ${r.members}): ${r.failure!.kind}`);
+  const unknown: string[] = [];
+  for (const r of bad) {
+    const known = KNOWN_ISSUES.find((k) => k.match.test(r.failure!.message));
+    if (known) {
+      console.log(`seed ${r.seed} (members ${r.members}): known issue "${known.name}"`);
+      continue;
+    }
+    console.log(`${summary(r)}\n${report(r)}`);
+    unknown.push(`seed ${r.seed} (members ${r.members}): ${r.failure!.kind}`);
+  }
+  return unknown;
 }
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
@@ -156,32 +170,72 @@ describe("disk faults at start", () => {
 });
 
 describe("known issues", () => {
-  // A Ready that holds a snapshot and entries after it (a follower catching up) loses those
-  // entries: Member.handleReady appends rd.entries to its MemoryStorage, then restoreSnapshot()
-  // calls storage.applySnapshot() a second time, which drops every entry. Raft's commit index is
-  // then beyond its last index and the core's invariant check throws (slice out of range), in
-  // nextCommittedEntries (seed 2269) or hasUnappliedConfChanges (seed 2274). When fixed, change
-  // it.fails to it.
-  it.fails("a snapshot and entries in one Ready keep the entries (seed 2269, 3 members)", async () => {
-    const r = await runSeed({ seed: 2269, members: 3, memberLogs: false });
-    if (!r.ok) console.log(report(r).split("\n").slice(0, 4).join("\n"));
-    expect(r.ok).toBe(true);
-  }, 60_000);
+  // A Ready that holds a snapshot and entries after it (a follower catching up: MsgSnap then
+  // MsgApp before its next Ready) loses those entries: Member.handleReady appends rd.entries to
+  // its MemoryStorage, then restoreSnapshot() calls storage.applySnapshot() a second time, which
+  // drops every entry. Raft's commit index is then beyond its last index and the core's invariant
+  // check throws ("slice out of range" or "entries hi beyond last index") from a promise chain
+  // or a tick. Seen in about one simulated 5-member run in 300 (seed 40010 when this was written;
+  // seeds drift as the code changes, this test does not). When fixed, change it.fails to it and
+  // empty KNOWN_ISSUES.
+  async function followerGets(together: boolean): Promise<{ applied: number; expected: number; unhandled: unknown[] }> {
+    const clock = new SimClock();
+    const cluster = new SimCluster(clock, new Rng(11), {
+      size: 3, member: { snapshotCount: 3, snapshotCatchUpEntries: 1 }, net: { ...defaultNetFaults, dropChance: 0, dupChance: 0 },
+      disk: defaultDiskFaults, factory: realMember, digest: memberDigest, memberLogs: false,
+    }, new Trace(() => clock.now()));
+    for (const s of cluster.slots) cluster.start(s.id);
+    expect(await clock.runUntil(() => cluster.stable(), 10_000)).toBe(true);
+    for (let i = 0; i < 6; i++) {
+      let done = false;
+      void cluster.use(cluster.leader()!).put({ key: `/k${i}`, value: "v" }).then(() => (done = true));
+      expect(await clock.runUntil(() => done, 5_000)).toBe(true);
+    }
+    const leader = cluster.leader()!;
+    const snap = leader.disk.peekSnapshot()!;
+    const term = leader.member!.raftStatus().term;
+    const S = snap.meta.index;
 
-  it.fails("a snapshot and entries in one Ready keep the entries (seed 2274, 5 members)", async () => {
-    const r = await runSeed({ seed: 2274, members: 5, memberLogs: false });
-    if (!r.ok) console.log(report(r).split("\n").slice(0, 4).join("\n"));
-    expect(r.ok).toBe(true);
-  }, 60_000);
+    // A fresh member 3 on its own clock and disk, fed by hand.
+    const clock2 = new SimClock();
+    const disk = new SimDisk("fresh", clock2, new Rng(1));
+    const cap = captureUnhandled();
+    let m: SimMember | undefined;
+    void realMember({ name: "m3", memberId: "3", clusterId: "4242", initialCluster: cluster.slots.map((x) => x.peer), initialClusterState: "new" }, {
+      log: disk.open(), transport: () => ({ send() {}, setPeers() {}, async close() {} }), clock: clock2, random: () => 0.5,
+    }).then((x) => (m = x));
+    await clock2.runUntil(() => !!m, 1_000);
+    const base = { to: "3", from: leader.id, term, reject: false, rejectHint: 0, context: "" };
+    const snapMsg: Message = { ...base, type: "snap", index: S, logTerm: snap.meta.term, entries: [], commit: S, snapshot: snap };
+    const appMsg: Message = {
+      ...base, type: "app", index: S, logTerm: snap.meta.term, commit: S + 2,
+      entries: [{ term, index: S + 1, type: "normal", data: "" }, { term, index: S + 2, type: "normal", data: "" }],
+    };
+    if (together) m!.receive([snapMsg, appMsg]);
+    else {
+      m!.receive([snapMsg]);
+      await clock2.runFor(50);
+      m!.receive([appMsg]);
+    }
+    await clock2.runFor(300);
+    await cap.release();
+    return { applied: m!.appliedIndex, expected: S + 2, unhandled: cap.unhandled };
+  }
 
-  // A forwarded proposal (MsgProp) that the network delivers twice becomes two log entries, and
-  // the member applies the command twice: a put shows up at two revisions. The HTTP transport
-  // never resends, so this needs a duplicating network; the fix would be to drop a proposal whose
-  // id was already applied (server/member.ts applyEntry) or to say in deps.ts that a Transport
-  // must not duplicate. When fixed, change it.fails to it.
-  it.fails("a duplicated proposal is applied once (seeds 1-3, 5 members, dupProposals)", async () => {
-    const rs = await runMany(range(1, 3), 5, { net: { dupProposals: true, dupChance: 0.5 } });
-    for (const r of rs) if (!r.ok) console.log(report(r).split("\n").slice(0, 3).join("\n"));
-    expect(rs.filter((r) => !r.ok)).toEqual([]);
-  }, 60_000);
+  it("control: a snapshot, then entries in a later Ready, are applied", async () => {
+    const r = await followerGets(false);
+    expect(r.unhandled).toEqual([]);
+    expect(r.applied).toBe(r.expected);
+  });
+
+  it("a snapshot and the entries after it in one Ready are both kept", async () => {
+    const r = await followerGets(true);
+    if (r.unhandled.length > 0) console.log(`known issue: ${(r.unhandled[0] as Error).message}`);
+    expect(r.unhandled).toEqual([]);
+    expect(r.applied).toBe(r.expected);
+  });
+
+  // A forwarded proposal (MsgProp) that a network delivered twice would be appended twice; the
+  // Transport contract (server/deps.ts) rules duplicates out, as etcd's streams do, so the
+  // simulated network duplicates every other kind of message but not proposals.
 });

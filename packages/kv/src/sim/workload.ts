@@ -20,7 +20,7 @@ export class Recorder {
   }
 }
 
-export type OpKind = "get" | "sget" | "range" | "put" | "create" | "update" | "cdelete" | "delete" | "leasePut" | "revoke" | "ephemeral" | "compact";
+export type OpKind = "get" | "sget" | "getAt" | "range" | "put" | "create" | "update" | "cdelete" | "delete" | "leasePut" | "revoke" | "ephemeral" | "compact";
 
 export interface WorkloadOptions {
   clients: number;
@@ -38,7 +38,7 @@ export interface WorkloadOptions {
 }
 
 export const defaultWeights: Record<OpKind, number> = {
-  get: 20, sget: 4, range: 3, put: 16, create: 8, update: 14, cdelete: 5, delete: 4,
+  get: 20, sget: 4, getAt: 3, range: 3, put: 16, create: 8, update: 14, cdelete: 5, delete: 4,
   leasePut: 3, revoke: 2, ephemeral: 1, compact: 1,
 };
 
@@ -135,6 +135,15 @@ export class Workload {
         const k = o.leaseKeys.length > 0 && rng.chance(0.15) ? rng.pick(o.leaseKeys) : key;
         await this.call(c, name, { type: "get", key: k, serializable }, async () => {
           const r = await m.range({ key: k, serializable });
+          return { type: "get", rev: r.header.revision, kv: view(r.kvs[0]) };
+        });
+        return;
+      }
+      case "getAt": {
+        // A read of the past, as a paginated Kubernetes list does; may meet a compaction.
+        const atRev = Math.max(1, this.maxRev - rng.int(0, 30));
+        await this.call(c, name, { type: "get", key, serializable: true, atRev }, async () => {
+          const r = await m.range({ key, revision: atRev, serializable: rng.chance(0.5) });
           return { type: "get", rev: r.header.revision, kv: view(r.kvs[0]) };
         });
         return;
