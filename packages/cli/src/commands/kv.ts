@@ -3,20 +3,20 @@ import { startKv } from "@corekube/kv/server/run";
 import { type FlagSpec, flagDurationMs, flagInt, flagList, flagValue, parseFlags, usage, UsageError } from "../flags.js";
 
 export const kvFlags: FlagSpec[] = [
-  { name: "name", help: "human-readable name for this member", default: "default" },
-  { name: "data-dir", help: "path to the data directory (default <name>.etcd)" },
-  { name: "listen-client-urls", help: "URLs to listen on for client traffic", default: "http://localhost:2379", list: true },
-  { name: "advertise-client-urls", help: "client URLs to advertise to the rest of the cluster (default: the listen URLs)", list: true },
-  { name: "listen-peer-urls", help: "URLs to listen on for peer (Raft) traffic", list: true },
-  { name: "initial-advertise-peer-urls", help: "this member's peer URLs to advertise to the rest of the cluster", default: "http://localhost:2380", list: true },
-  { name: "initial-cluster", help: "initial cluster configuration, name=peer-url,... (default <name>=<initial-advertise-peer-urls>)" },
+  { name: "name", help: "this member's name, as it appears in --initial-cluster and member lists", default: "default" },
+  { name: "data-dir", help: "where this member keeps its log and snapshots (default <name>.etcd)" },
+  { name: "listen-client-urls", help: "addresses the client API (etcd's v3 JSON) is served on", default: "http://localhost:2379", list: true },
+  { name: "advertise-client-urls", help: "addresses other members and clients are told to use for this member (default: the listen URLs)", list: true },
+  { name: "listen-peer-urls", help: "addresses Raft messages from other members arrive on", list: true },
+  { name: "initial-advertise-peer-urls", help: "the peer addresses other members should send Raft messages to", default: "http://localhost:2380", list: true },
+  { name: "initial-cluster", help: "every member of a new cluster as name=peer-url,... (default <name>=<initial-advertise-peer-urls>)" },
   { name: "initial-cluster-state", help: "new (bootstrap a new cluster) or existing (join one, after `kvctl member add`)", default: "new" },
-  { name: "initial-cluster-token", help: "initial cluster token, mixed into member and cluster ids", default: "etcd-cluster" },
-  { name: "snapshot-count", help: "applied entries between snapshots (the log before is then compacted)", default: "10000" },
-  { name: "heartbeat-interval", help: "time of a heartbeat interval (one Raft tick)", default: "100ms" },
-  { name: "election-timeout", help: "time a follower waits without a leader before it campaigns", default: "1000ms" },
-  { name: "max-request-bytes", help: "largest client request the server will accept", default: String(1.5 * 1024 * 1024) },
-  { name: "experimental-watch-progress-notify-interval", help: "interval between progress notifications to watchers that asked for them", default: "10m" },
+  { name: "initial-cluster-token", help: "a word mixed into member and cluster ids, so two clusters never share them", default: "etcd-cluster" },
+  { name: "snapshot-count", help: "how many applied entries between snapshots (the log before a snapshot is then trimmed)", default: "10000" },
+  { name: "heartbeat-interval", help: "how often a leader tells followers it is alive (one Raft tick)", default: "100ms" },
+  { name: "election-timeout", help: "how long a follower waits without hearing a leader before it campaigns", default: "1000ms" },
+  { name: "max-request-bytes", help: "the biggest client request (in bytes) this member accepts", default: String(1.5 * 1024 * 1024) },
+  { name: "experimental-watch-progress-notify-interval", help: "how often watchers that asked for progress notifications get one", default: "10m" },
 ];
 
 const SUMMARY = `Runs one member of corekube's key-value store: Raft-replicated, MVCC, and speaking etcd's v3

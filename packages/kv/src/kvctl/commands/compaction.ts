@@ -7,7 +7,7 @@ import { headerJson } from "../json.js";
 export const compactionCommand: Command = {
   path: ["compaction"],
   usage: "compaction [options] <revision>",
-  summary: "Compacts the event history in etcd",
+  summary: "drop the history older than a revision",
   flags: [{ name: "physical", kind: "bool", help: "'true' to wait for compaction to physically remove all old revisions" }],
   async run(ctx, args) {
     ctx.noTable();

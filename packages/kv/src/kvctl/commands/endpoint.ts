@@ -25,7 +25,7 @@ function statusJson(s: StatusResponse): JsonOut {
 export const endpointStatus: Command = {
   path: ["endpoint", "status"],
   usage: "endpoint status [flags]",
-  summary: "Prints out the status of endpoints specified in `--endpoints` flag",
+  summary: "leader, term, index and size as each --endpoints member sees them",
   flags: [clusterFlag],
   async run(ctx, args) {
     needArgs(args, 0, 0, this.usage);
@@ -59,7 +59,7 @@ export const endpointStatus: Command = {
 export const endpointHealth: Command = {
   path: ["endpoint", "health"],
   usage: "endpoint health [flags]",
-  summary: "Checks the healthiness of endpoints specified in `--endpoints` flag",
+  summary: "whether each --endpoints member has a leader and can serve a read",
   flags: [clusterFlag],
   async run(ctx, args) {
     needArgs(args, 0, 0, this.usage);

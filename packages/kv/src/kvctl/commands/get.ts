@@ -12,7 +12,7 @@ const SORT_TARGETS: Record<string, SortTarget> = { CREATE: "CREATE", KEY: "KEY",
 export const getCommand: Command = {
   path: ["get"],
   usage: "get [options] <key> [range_end]",
-  summary: "Gets the key or a range of keys",
+  summary: "read one key, a prefix, or a key range",
   flags: [
     { name: "consistency", kind: "string", default: "l", help: "Linearizable(l) or Serializable(s)" },
     { name: "order", kind: "string", default: "", help: "Order of results; ASCEND or DESCEND (ASCEND by default)" },

@@ -11,7 +11,7 @@ const b64 = (s: string) => Buffer.from(s, "latin1").toString("base64");
 export const leaseGrant: Command = {
   path: ["lease", "grant"],
   usage: "lease grant <ttl>",
-  summary: "Creates leases",
+  summary: "make a lease with a time-to-live in seconds",
   flags: [],
   async run(ctx, args) {
     ctx.noTable();
@@ -30,7 +30,7 @@ export const leaseGrant: Command = {
 export const leaseRevoke: Command = {
   path: ["lease", "revoke"],
   usage: "lease revoke <leaseID>",
-  summary: "Revokes leases",
+  summary: "end a lease now, deleting its keys",
   flags: [],
   async run(ctx, args) {
     ctx.noTable();
@@ -46,7 +46,7 @@ export const leaseRevoke: Command = {
 export const leaseTimeToLive: Command = {
   path: ["lease", "timetolive"],
   usage: "lease timetolive <leaseID> [options]",
-  summary: "Get lease information",
+  summary: "seconds left on a lease (and its keys with --keys)",
   flags: [{ name: "keys", kind: "bool", help: "Get keys attached to this lease" }],
   async run(ctx, args) {
     ctx.noTable();
@@ -70,7 +70,7 @@ export const leaseTimeToLive: Command = {
 export const leaseList: Command = {
   path: ["lease", "list"],
   usage: "lease list",
-  summary: "List all active leases",
+  summary: "the ids of every live lease",
   flags: [],
   async run(ctx, args) {
     ctx.noTable();
@@ -89,7 +89,7 @@ export const leaseList: Command = {
 export const leaseKeepAlive: Command = {
   path: ["lease", "keep-alive"],
   usage: "lease keep-alive [options] <leaseID>",
-  summary: "Keeps leases alive (renew), until interrupted",
+  summary: "renew a lease over and over (Ctrl-C to stop)",
   flags: [{ name: "once", kind: "bool", help: "Resets the keep-alive time to its original value and exits immediately" }],
   async run(ctx, args) {
     ctx.noTable();

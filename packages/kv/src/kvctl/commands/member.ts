@@ -20,7 +20,7 @@ function printMembers(ctx: Ctx, members: Member[]): void {
 export const memberList: Command = {
   path: ["member", "list"],
   usage: "member list",
-  summary: "Lists all members in the cluster",
+  summary: "show every member: id, name, peer and client URLs",
   flags: [],
   async run(ctx, args) {
     needArgs(args, 0, 0, this.usage);
@@ -34,7 +34,7 @@ export const memberList: Command = {
 export const memberAdd: Command = {
   path: ["member", "add"],
   usage: "member add <memberName> [options]",
-  summary: "Adds a member into the cluster",
+  summary: "announce a new member (start it afterwards with --initial-cluster-state existing)",
   flags: [
     { name: "peer-urls", kind: "string", default: "", help: "comma separated peer URLs for the new member." },
     { name: "learner", kind: "bool", help: "indicates if the new member is raft learner" },
@@ -68,7 +68,7 @@ export const memberAdd: Command = {
 export const memberRemove: Command = {
   path: ["member", "remove"],
   usage: "member remove <memberID>",
-  summary: "Removes a member from the cluster",
+  summary: "take a member out of the cluster by id",
   flags: [],
   async run(ctx, args) {
     ctx.noTable();
@@ -84,7 +84,7 @@ export const memberRemove: Command = {
 export const memberPromote: Command = {
   path: ["member", "promote"],
   usage: "member promote <memberID>",
-  summary: "Promotes a non-voting member in the cluster",
+  summary: "turn a learner into a voting member",
   flags: [],
   async run(ctx, args) {
     ctx.noTable();
@@ -100,7 +100,7 @@ export const memberPromote: Command = {
 export const moveLeader: Command = {
   path: ["move-leader"],
   usage: "move-leader <transferee-member-id>",
-  summary: "Transfers leadership to another etcd cluster member.",
+  summary: "hand leadership to the member with this id",
   flags: [],
   async run(ctx, args) {
     ctx.noTable();

@@ -12,7 +12,7 @@ const latin1 = (s: string) => Buffer.from(s, "utf8").toString("latin1");
 export const putCommand: Command = {
   path: ["put"],
   usage: "put [options] <key> <value>  (<value> can also be given from stdin)",
-  summary: "Puts the given key into the store",
+  summary: "write a value under a key",
   flags: [
     { name: "lease", kind: "string", default: "0", help: "lease ID (in hexadecimal) to attach to the key" },
     { name: "prev-kv", kind: "bool", help: "return the previous key-value pair before modification" },
@@ -47,7 +47,7 @@ export const putCommand: Command = {
 export const delCommand: Command = {
   path: ["del"],
   usage: "del [options] <key> [range_end]",
-  summary: "Removes the specified key or range of keys [key, range_end)",
+  summary: "delete one key, a prefix, or the range [key, range_end)",
   flags: [
     { name: "prefix", kind: "bool", help: "delete keys with matching prefix" },
     { name: "prev-kv", kind: "bool", help: "return deleted key-value pairs" },

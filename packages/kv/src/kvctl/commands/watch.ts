@@ -11,7 +11,7 @@ const latin1 = (s: string) => Buffer.from(s, "utf8").toString("latin1");
 export const watchCommand: Command = {
   path: ["watch"],
   usage: "watch [options] <key> [range_end]",
-  summary: "Watches events stream on keys or prefixes (until interrupted)",
+  summary: "print every change to a key or prefix as it happens (Ctrl-C to stop)",
   flags: [
     { name: "prefix", kind: "bool", help: "Watch on a prefix if prefix is set" },
     { name: "rev", kind: "int", default: "0", help: "Revision to start watching" },
