@@ -73,7 +73,7 @@ export class Ctx {
 
   /** For commands that have no table form (as in etcdctl). */
   noTable(): void {
-    if (this.format === "table") throw new UsageError("table not supported as output format for this command");
+    if (this.format === "table") throw new UsageError("this command has no table output; use simple or json");
   }
 
   async close(): Promise<void> {

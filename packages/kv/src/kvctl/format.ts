@@ -16,7 +16,7 @@ export function leaseHex(id: Id): string {
 /** Hex (as etcdctl prints and accepts ids, optional 0x) → decimal uint64 string. */
 export function parseHexId(s: string, what: string): Id {
   const t = s.trim().replace(/^0x/i, "");
-  if (!/^[0-9a-f]{1,16}$/i.test(t)) throw new UsageError(`bad ${what} ID arg "${s}", expecting ID in hex`);
+  if (!/^[0-9a-f]{1,16}$/i.test(t)) throw new UsageError(`${what} id "${s}" is not a hex number`);
   return BigInt(`0x${t}`).toString();
 }
 

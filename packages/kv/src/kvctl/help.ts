@@ -24,7 +24,7 @@ export function groupHelp(group: string, cmds: Command[], global: FlagSpec[]): s
   const subs = cmds.filter((c) => c.path[0] === group && c.path.length === 2);
   const w = Math.max(...subs.map((c) => c.path[1]!.length)) + 2;
   const lines = subs.map((c) => `\t${c.path[1]!.padEnd(w)}${c.summary}`).join("\n");
-  return `NAME:\n\tkvctl ${group} - ${group} related commands\n\nUSAGE:\n\tkvctl ${group} <subcommand> [flags]\n\nCOMMANDS:\n${lines}\n\nGLOBAL OPTIONS:\n${flagLines(global)}\n`;
+  return `NAME:\n\tkvctl ${group} - the ${group} subcommands\n\nUSAGE:\n\tkvctl ${group} <subcommand> [flags]\n\nCOMMANDS:\n${lines}\n\nGLOBAL OPTIONS:\n${flagLines(global)}\n`;
 }
 
 export function topHelp(cmds: Command[], global: FlagSpec[]): string {

@@ -17,12 +17,12 @@ import { commandHelp, groupHelp, topHelp } from "./help.js";
 export type { KvctlIo } from "./context.js";
 
 export const GLOBAL_FLAGS: FlagSpec[] = [
-  { name: "endpoints", kind: "string", default: "http://127.0.0.1:2379", help: "comma separated client URLs (host:port means http)" },
-  { name: "write-out", short: "w", kind: "string", default: "simple", help: "set the output format (simple, json, table)" },
-  { name: "command-timeout", kind: "string", default: "5s", help: "timeout for short running command (excluding dial timeout)" },
-  { name: "dial-timeout", kind: "string", default: "2s", help: "dial timeout for client connections" },
-  { name: "hex", kind: "bool", help: "print byte strings as hex encoded strings" },
-  { name: "help", short: "h", kind: "bool", help: "help for kvctl or the command" },
+  { name: "endpoints", kind: "string", default: "http://127.0.0.1:2379", help: "client URLs to talk to, comma-separated (a bare host:port means http)" },
+  { name: "write-out", short: "w", kind: "string", default: "simple", help: "output format: simple, json or table" },
+  { name: "command-timeout", kind: "string", default: "5s", help: "time limit for each request, not counting the time to connect" },
+  { name: "dial-timeout", kind: "string", default: "2s", help: "time limit for connecting to an endpoint" },
+  { name: "hex", kind: "bool", help: "show keys and values as \\xNN bytes" },
+  { name: "help", short: "h", kind: "bool", help: "show this help" },
 ];
 
 export const COMMANDS: Command[] = [
@@ -117,7 +117,7 @@ async function dispatch(argv: string[], io: KvctlIo): Promise<number> {
   }
   const format = flags.str("write-out");
   if (format !== "simple" && format !== "json" && format !== "table") {
-    throw new UsageError(`unsupported output format "${format}" (simple, json or table)`);
+    throw new UsageError(`output format "${format}" is not one of simple, json, table`);
   }
   let endpoints: string[];
   try {

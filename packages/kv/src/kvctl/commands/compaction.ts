@@ -8,7 +8,7 @@ export const compactionCommand: Command = {
   path: ["compaction"],
   usage: "compaction [options] <revision>",
   summary: "drop the history older than a revision",
-  flags: [{ name: "physical", kind: "bool", help: "'true' to wait for compaction to physically remove all old revisions" }],
+  flags: [{ name: "physical", kind: "bool", help: "wait until the old revisions are gone from disk before returning" }],
   async run(ctx, args) {
     ctx.noTable();
     needArgs(args, 1, 1, this.usage);

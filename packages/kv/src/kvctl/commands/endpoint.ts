@@ -5,7 +5,7 @@ import { type Command, type Ctx, needArgs } from "../context.js";
 import { goDuration, hexId, humanBytes, table } from "../format.js";
 import { type JsonOut, RawNumber, headerJson } from "../json.js";
 
-const clusterFlag = { name: "cluster", kind: "bool" as const, help: "use all endpoints from the cluster member list" };
+const clusterFlag = { name: "cluster", kind: "bool" as const, help: "ask every member's client URLs (from member list), not just --endpoints" };
 
 async function targets(ctx: Ctx): Promise<string[]> {
   if (!ctx.flags.bool("cluster")) return ctx.endpoints;
@@ -34,7 +34,7 @@ export const endpointStatus: Command = {
       try {
         return { ep, s: await ctx.client.status({ endpoint: ep }) };
       } catch (e) {
-        ctx.io.stderr(`Failed to get the status of endpoint ${ep} (${(e as Error).message})\n`);
+        ctx.io.stderr(`could not get the status of ${ep} (${(e as Error).message})\n`);
         return { ep, s: undefined };
       }
     }));

@@ -14,16 +14,16 @@ export const getCommand: Command = {
   usage: "get [options] <key> [range_end]",
   summary: "read one key, a prefix, or a key range",
   flags: [
-    { name: "consistency", kind: "string", default: "l", help: "Linearizable(l) or Serializable(s)" },
-    { name: "order", kind: "string", default: "", help: "Order of results; ASCEND or DESCEND (ASCEND by default)" },
-    { name: "sort-by", kind: "string", default: "", help: "Sort target; CREATE, KEY, MODIFY, VALUE, or VERSION" },
-    { name: "limit", kind: "int", default: "0", help: "Maximum number of results" },
-    { name: "prefix", kind: "bool", help: "Get keys with matching prefix" },
-    { name: "from-key", kind: "bool", help: "Get keys that are greater than or equal to the given key using byte compare" },
-    { name: "rev", kind: "int", default: "0", help: "Specify the kv revision" },
-    { name: "keys-only", kind: "bool", help: "Get only the keys" },
-    { name: "count-only", kind: "bool", help: "Get only the count" },
-    { name: "print-value-only", kind: "bool", help: 'Only write values when using the "simple" output format' },
+    { name: "consistency", kind: "string", default: "l", help: "l: linearizable read (via the leader), s: serializable (local, may be stale)" },
+    { name: "order", kind: "string", default: "", help: "sort direction: ASCEND (when left empty) or DESCEND" },
+    { name: "sort-by", kind: "string", default: "", help: "what to sort on: CREATE, KEY, MODIFY, VALUE or VERSION" },
+    { name: "limit", kind: "int", default: "0", help: "return at most this many keys (0: no limit)" },
+    { name: "prefix", kind: "bool", help: "read every key that starts with the given key" },
+    { name: "from-key", kind: "bool", help: "read every key from the given one upward, in byte order" },
+    { name: "rev", kind: "int", default: "0", help: "read as of this revision (0: the latest)" },
+    { name: "keys-only", kind: "bool", help: "leave the values out" },
+    { name: "count-only", kind: "bool", help: "print only how many keys match" },
+    { name: "print-value-only", kind: "bool", help: "print values without their keys (simple output only)" },
   ],
   async run(ctx, args) {
     needArgs(args, 1, 2, this.usage);
@@ -49,10 +49,10 @@ function rangeRequest(ctx: Ctx, args: string[]): RangeRequest {
   let key = Buffer.from(args[0]!, "utf8").toString("latin1");
   const req: RangeRequest = { key };
   if (args[1] !== undefined) {
-    if (f.bool("prefix") || f.bool("from-key")) throw new UsageError("too many arguments, only accept one argument when `--prefix` or `--from-key` is set");
+    if (f.bool("prefix") || f.bool("from-key")) throw new UsageError("no range_end is allowed with --prefix or --from-key");
     req.rangeEnd = Buffer.from(args[1], "utf8").toString("latin1");
   }
-  if (f.bool("prefix") && f.bool("from-key")) throw new UsageError("`--prefix` and `--from-key` cannot be set at the same time, choose one");
+  if (f.bool("prefix") && f.bool("from-key")) throw new UsageError("use --prefix or --from-key, not both");
   if (f.bool("prefix")) Object.assign(req, prefixRange(key));
   if (f.bool("from-key")) {
     if (key === "") req.key = key = "\0";
@@ -60,22 +60,22 @@ function rangeRequest(ctx: Ctx, args: string[]): RangeRequest {
   }
   if (key === "" && !f.bool("prefix")) throw new UsageError("key is empty (use --prefix \"\" for every key)");
   const consistency = f.str("consistency");
-  if (consistency !== "l" && consistency !== "s") throw new UsageError(`unknown consistency flag "${consistency}" (l or s)`);
+  if (consistency !== "l" && consistency !== "s") throw new UsageError(`--consistency must be l or s, not "${consistency}"`);
   if (consistency === "s") req.serializable = true;
   if (f.int("limit") < 0) throw new UsageError("--limit must not be negative");
   req.limit = f.int("limit");
   req.revision = f.int("rev");
   const order = f.str("order").toUpperCase();
-  if (order !== "" && order !== "ASCEND" && order !== "DESCEND") throw new UsageError(`bad ordering arg "${f.str("order")}", only ASCEND and DESCEND are allowed`);
+  if (order !== "" && order !== "ASCEND" && order !== "DESCEND") throw new UsageError(`--order must be ASCEND or DESCEND, not "${f.str("order")}"`);
   const sortBy = f.str("sort-by").toUpperCase();
-  if (sortBy !== "" && !SORT_TARGETS[sortBy]) throw new UsageError(`bad sort target "${f.str("sort-by")}", only CREATE, KEY, MODIFY, VALUE and VERSION are allowed`);
+  if (sortBy !== "" && !SORT_TARGETS[sortBy]) throw new UsageError(`--sort-by must be CREATE, KEY, MODIFY, VALUE or VERSION, not "${f.str("sort-by")}"`);
   if (order !== "" || sortBy !== "") {
     req.sortOrder = (order || "ASCEND") as "ASCEND" | "DESCEND";
     req.sortTarget = SORT_TARGETS[sortBy || "KEY"];
   }
   if (f.bool("keys-only")) req.keysOnly = true;
   if (f.bool("count-only")) {
-    if (f.bool("keys-only")) throw new UsageError("`--keys-only` and `--count-only` cannot be set at the same time, choose one");
+    if (f.bool("keys-only")) throw new UsageError("use --keys-only or --count-only, not both");
     req.countOnly = true;
   }
   return req;

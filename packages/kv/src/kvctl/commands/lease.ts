@@ -47,7 +47,7 @@ export const leaseTimeToLive: Command = {
   path: ["lease", "timetolive"],
   usage: "lease timetolive <leaseID> [options]",
   summary: "seconds left on a lease (and its keys with --keys)",
-  flags: [{ name: "keys", kind: "bool", help: "Get keys attached to this lease" }],
+  flags: [{ name: "keys", kind: "bool", help: "also list the keys attached to the lease" }],
   async run(ctx, args) {
     ctx.noTable();
     needArgs(args, 1, 1, this.usage);
@@ -90,7 +90,7 @@ export const leaseKeepAlive: Command = {
   path: ["lease", "keep-alive"],
   usage: "lease keep-alive [options] <leaseID>",
   summary: "renew a lease over and over (Ctrl-C to stop)",
-  flags: [{ name: "once", kind: "bool", help: "Resets the keep-alive time to its original value and exits immediately" }],
+  flags: [{ name: "once", kind: "bool", help: "renew the lease once, then exit" }],
   async run(ctx, args) {
     ctx.noTable();
     needArgs(args, 1, 1, this.usage);

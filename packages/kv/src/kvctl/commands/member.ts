@@ -36,15 +36,15 @@ export const memberAdd: Command = {
   usage: "member add <memberName> [options]",
   summary: "announce a new member (start it afterwards with --initial-cluster-state existing)",
   flags: [
-    { name: "peer-urls", kind: "string", default: "", help: "comma separated peer URLs for the new member." },
-    { name: "learner", kind: "bool", help: "indicates if the new member is raft learner" },
+    { name: "peer-urls", kind: "string", default: "", help: "the new member's peer URLs, comma-separated" },
+    { name: "learner", kind: "bool", help: "add it as a non-voting learner" },
   ],
   async run(ctx, args) {
     ctx.noTable();
     needArgs(args, 1, 1, this.usage);
     const name = args[0]!;
     const urls = ctx.flags.str("peer-urls").split(",").map((u) => u.trim()).filter(Boolean);
-    if (urls.length === 0) throw new UsageError("member peer urls not provided (--peer-urls)");
+    if (urls.length === 0) throw new UsageError("the new member needs its peer URLs (--peer-urls)");
     for (const u of urls) {
       if (!/^https?:\/\/[^/]+$/.test(u.replace(/\/$/, ""))) throw new UsageError(`bad peer URL "${u}" (want e.g. http://10.0.0.2:2380)`);
     }

@@ -14,10 +14,10 @@ export const putCommand: Command = {
   usage: "put [options] <key> <value>  (<value> can also be given from stdin)",
   summary: "write a value under a key",
   flags: [
-    { name: "lease", kind: "string", default: "0", help: "lease ID (in hexadecimal) to attach to the key" },
-    { name: "prev-kv", kind: "bool", help: "return the previous key-value pair before modification" },
-    { name: "ignore-value", kind: "bool", help: "updates the key using its current value" },
-    { name: "ignore-lease", kind: "bool", help: "updates the key using its current lease" },
+    { name: "lease", kind: "string", default: "0", help: "attach the key to this lease (hex id; 0: none)" },
+    { name: "prev-kv", kind: "bool", help: "also print the key and value it had before this write" },
+    { name: "ignore-value", kind: "bool", help: "keep the key's current value (to change only its lease)" },
+    { name: "ignore-lease", kind: "bool", help: "keep the key's current lease" },
   ],
   async run(ctx, args) {
     ctx.noTable();
@@ -26,7 +26,7 @@ export const putCommand: Command = {
     needArgs(args, 1, ignoreValue ? 1 : 2, this.usage);
     let value = args[1];
     if (value === undefined && !ignoreValue) {
-      if (!ctx.io.stdin) throw new UsageError("put command needs 1 argument and input from stdin or 2 arguments");
+      if (!ctx.io.stdin) throw new UsageError("no value: give it as a second argument or pipe it into stdin");
       value = await ctx.io.stdin();
     }
     const lease = f.str("lease") === "0" ? "0" : parseHexId(f.str("lease"), "lease");
@@ -49,9 +49,9 @@ export const delCommand: Command = {
   usage: "del [options] <key> [range_end]",
   summary: "delete one key, a prefix, or the range [key, range_end)",
   flags: [
-    { name: "prefix", kind: "bool", help: "delete keys with matching prefix" },
-    { name: "prev-kv", kind: "bool", help: "return deleted key-value pairs" },
-    { name: "from-key", kind: "bool", help: "delete keys that are greater than or equal to the given key using byte compare" },
+    { name: "prefix", kind: "bool", help: "delete every key that starts with the given key" },
+    { name: "prev-kv", kind: "bool", help: "also print the keys and values it deleted" },
+    { name: "from-key", kind: "bool", help: "delete every key from the given one upward, in byte order" },
   ],
   async run(ctx, args) {
     ctx.noTable();
@@ -59,10 +59,10 @@ export const delCommand: Command = {
     const f = ctx.flags;
     const req: DeleteRangeRequest = { key: latin1(args[0]!), prevKv: f.bool("prev-kv") };
     if (args[1] !== undefined) {
-      if (f.bool("prefix") || f.bool("from-key")) throw new UsageError("too many arguments, only accept one argument when `--prefix` or `--from-key` is set");
+      if (f.bool("prefix") || f.bool("from-key")) throw new UsageError("no range_end is allowed with --prefix or --from-key");
       req.rangeEnd = latin1(args[1]);
     }
-    if (f.bool("prefix") && f.bool("from-key")) throw new UsageError("`--prefix` and `--from-key` cannot be set at the same time, choose one");
+    if (f.bool("prefix") && f.bool("from-key")) throw new UsageError("use --prefix or --from-key, not both");
     if (f.bool("prefix")) Object.assign(req, prefixRange(req.key));
     if (f.bool("from-key")) {
       if (req.key === "") req.key = "\0";

@@ -13,10 +13,10 @@ export const watchCommand: Command = {
   usage: "watch [options] <key> [range_end]",
   summary: "print every change to a key or prefix as it happens (Ctrl-C to stop)",
   flags: [
-    { name: "prefix", kind: "bool", help: "Watch on a prefix if prefix is set" },
-    { name: "rev", kind: "int", default: "0", help: "Revision to start watching" },
-    { name: "prev-kv", kind: "bool", help: "get the previous key-value pair before the event happens" },
-    { name: "progress-notify", kind: "bool", help: "get periodic watch progress notification from server" },
+    { name: "prefix", kind: "bool", help: "watch every key that starts with the given key" },
+    { name: "rev", kind: "int", default: "0", help: "replay the changes since this revision first (0: only new changes)" },
+    { name: "prev-kv", kind: "bool", help: "also print each key's value from before the change" },
+    { name: "progress-notify", kind: "bool", help: "ask the server for periodic progress messages while nothing changes" },
   ],
   async run(ctx, args) {
     ctx.noTable();
@@ -24,7 +24,7 @@ export const watchCommand: Command = {
     const f = ctx.flags;
     const req: WatchCreateRequest = { key: latin1(args[0]!), prevKv: f.bool("prev-kv"), progressNotify: f.bool("progress-notify") };
     if (args[1] !== undefined) {
-      if (f.bool("prefix")) throw new UsageError("unexpected range_end with --prefix");
+      if (f.bool("prefix")) throw new UsageError("no range_end is allowed with --prefix");
       req.rangeEnd = latin1(args[1]);
     }
     if (f.bool("prefix")) Object.assign(req, prefixRange(req.key));
