@@ -736,6 +736,10 @@ export class Member implements KvService {
     return this.node.status();
   }
 
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
   get leaderId(): NodeId {
     return this.lead;
   }

@@ -192,11 +192,10 @@ export async function startKv(o: KvOptions): Promise<RunningKv> {
   }
 }
 
-/** Publishes name and client URLs through the log once there is a leader (retrying). */
+/** Publishes name and client URLs through the log once there is a leader (retrying), so every
+ * member lists them; etcd's members do the same each time they start. */
 async function publishLoop(m: Member, name: string, clientURLs: string[]): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const me = m.peerInfo(m.id);
-    if (me && me.name === name && me.clientURLs.join(",") === clientURLs.join(",")) return;
+  for (let attempt = 0; attempt < 100 && !m.isStopped; attempt++) {
     try {
       await m.publish(name, clientURLs);
       return;
