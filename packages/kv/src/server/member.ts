@@ -249,7 +249,6 @@ export class Member implements KvService {
   /** Inbound Raft messages from peers. */
   receive(messages: Message[]): void {
     if (this.stopped) return;
-    if (process.env.KV_TRACE) process.stderr.write(`TRACE ${performance.now().toFixed(2)} recv ${messages.map((m) => m.type + ":" + m.entries.length).join(",")}\n`);
     for (const m of messages) {
       try {
         this.node.step(m);
@@ -277,7 +276,6 @@ export class Member implements KvService {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
-    const T0 = performance.now();
     if (rd.softState) this.onSoftState(rd.softState.lead);
     if (rd.hardState) this.term = rd.hardState.term;
     for (const rs of rd.readStates) this.reads.onReadState(rs.ctx, rs.index);
@@ -323,7 +321,6 @@ export class Member implements KvService {
       await write;
       if (this.stopped) return;
     }
-    const T1 = performance.now();
     if (rd.snapshot) this.storage.applySnapshot(rd.snapshot);
     if (rd.hardState) this.storage.setHardState(rd.hardState);
     if (rd.entries.length > 0) this.storage.append(rd.entries);
@@ -341,7 +338,6 @@ export class Member implements KvService {
     this.node.advance(rd);
     this.reads.onApplied();
     await this.maybeSnapshot();
-    if (process.env.KV_TRACE) process.stderr.write(`TRACE ${T0.toFixed(2)} ent=${rd.entries.length} hs=${rd.hardState ? 1 : 0} sync=${rd.mustSync} w=${mustWrite} ce=${rd.committedEntries.length}/${applyNow.length} msgs=${rd.messages.map((m) => m.type + ":" + m.entries.length).join(",")} write=${(T1 - T0).toFixed(2)} total=${(performance.now() - T0).toFixed(2)}\n`);
   }
 
   private onSoftState(lead: NodeId): void {

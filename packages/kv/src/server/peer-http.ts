@@ -6,11 +6,15 @@ import type { Message } from "../raft/types.js";
 import { EtcdError, type Id } from "../types.js";
 import type { PeerInfo } from "./deps.js";
 import type { Member } from "./member.js";
-import { CLUSTER_HEADER, CLUSTER_PATH, RAFT_PATH } from "./peer-transport.js";
+import { CLUSTER_HEADER, CLUSTER_PATH, decodeMessages, RAFT_CONTENT_TYPE, RAFT_PATH } from "./peer-transport.js";
 
 const MAX_PEER_BODY = 256 * 1024 * 1024;
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return readBodyBytes(req, limit).then((b) => b.toString("utf8"));
+}
+
+function readBodyBytes(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let n = 0;
@@ -21,7 +25,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
         req.destroy();
       } else chunks.push(c);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, n)));
     req.on("error", reject);
   });
 }
@@ -41,7 +45,8 @@ export function createPeerHandler(member: () => Member | undefined, clusterId: (
       if (req.method === "POST" && url === RAFT_PATH) {
         const from = req.headers[CLUSTER_HEADER];
         if (from && from !== clusterId()) return reply(res, 412, { error: `cluster ID mismatch: ${from} is not ${clusterId()}` });
-        const msgs = JSON.parse(await readBody(req, MAX_PEER_BODY)) as Message[];
+        const body = await readBodyBytes(req, MAX_PEER_BODY);
+        const msgs = req.headers["content-type"] === RAFT_CONTENT_TYPE ? decodeMessages(body) : (JSON.parse(body.toString("utf8")) as Message[]);
         m.receive(msgs);
         res.writeHead(204).end();
         return;

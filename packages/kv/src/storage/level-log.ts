@@ -28,7 +28,7 @@ type Op = WalOp;
 
 /** Two segments, used in turn. Their names do not look like LevelDB's own files. */
 const SEGMENT_NAMES = ["corekube-wal-0", "corekube-wal-1"];
-const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
+const DEFAULT_SEGMENT_BYTES = 4 * 1024 * 1024;
 
 export interface SyncTimer {
   /** Called with the seconds each synced write took (etcd_disk_wal_fsync_duration_seconds). */
@@ -36,7 +36,7 @@ export interface SyncTimer {
 }
 
 export interface LevelLogOptions {
-  /** Bytes of each preallocated WAL segment (default 8 MiB). */
+  /** Bytes of each preallocated WAL segment (default 4 MiB). */
   segmentBytes?: number;
 }
 
