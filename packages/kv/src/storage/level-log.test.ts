@@ -94,3 +94,39 @@ describe("LevelLog", () => {
     await again.close();
   });
 });
+
+describe("LevelLog after a crash", () => {
+  it("holds every acknowledged entry when the writer is SIGKILLed mid-stream, many times", async () => {
+    const { spawn } = await import("node:child_process");
+    const { fileURLToPath } = await import("node:url");
+    const child = fileURLToPath(new URL("./wal-crash-child.ts", import.meta.url));
+    const d = dir();
+    let acked = 0;
+    for (let round = 0; round < 6; round++) {
+      const p = spawn(process.execPath, ["--import", "tsx", child, d, String(16 * 1024)], { stdio: ["ignore", "pipe", "inherit"] });
+      let buf = "";
+      await new Promise<void>((resolve) => {
+        p.stdout!.on("data", (c: Buffer) => {
+          buf += c.toString();
+          const lines = buf.split("\n");
+          buf = lines.pop()!;
+          for (const l of lines) acked = Math.max(acked, Number(l));
+          if (lines.length > 0 && acked > (round + 1) * 300) p.kill("SIGKILL");
+        });
+        p.on("exit", () => resolve());
+      });
+      const log = await LevelLog.open(d, {}, { segmentBytes: 16 * 1024 });
+      const s = await log.load();
+      await log.close();
+      const last = s.entries.at(-1)?.index ?? 0;
+      expect(last, `round ${round}`).toBeGreaterThanOrEqual(acked);
+      for (const e of s.entries) expect(e.data.startsWith(`v${e.index}:`)).toBe(true);
+      if (s.snapshot) {
+        expect(s.snapshot.data).toBe(`state@${s.snapshot.meta.index}`);
+        expect(s.entries[0]?.index).toBe(s.snapshot.meta.index + 1);
+      }
+      for (let i = 1; i < s.entries.length; i++) expect(s.entries[i]!.index).toBe(s.entries[i - 1]!.index + 1);
+      expect(s.hardState!.commit).toBeLessThanOrEqual(last);
+    }
+  }, 120_000);
+});
