@@ -12,7 +12,7 @@ export const kvFlags: FlagSpec[] = [
   { name: "initial-cluster", help: "every member of a new cluster as name=peer-url,... (default <name>=<initial-advertise-peer-urls>)" },
   { name: "initial-cluster-state", help: "new (bootstrap a new cluster) or existing (join one, after `kvctl member add`)", default: "new" },
   { name: "initial-cluster-token", help: "a word mixed into member and cluster ids, so two clusters never share them", default: "etcd-cluster" },
-  { name: "snapshot-count", help: "how many applied entries between snapshots (the log before a snapshot is then trimmed)", default: "10000" },
+  { name: "snapshot-count", help: "how many applied entries between snapshots (the log before a snapshot is then trimmed); etcd 3.4 uses the same default", default: "100000" },
   { name: "heartbeat-interval", help: "how often a leader tells followers it is alive (one Raft tick)", default: "100ms" },
   { name: "election-timeout", help: "how long a follower waits without hearing a leader before it campaigns", default: "1000ms" },
   { name: "max-request-bytes", help: "the biggest client request (in bytes) this member accepts", default: String(1.5 * 1024 * 1024) },

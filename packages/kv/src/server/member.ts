@@ -124,7 +124,7 @@ export class Member implements KvService {
   private constructor(private readonly cfg: MemberConfig, private readonly deps: MemberDeps) {
     this.tickMs = cfg.tickMs ?? 100;
     this.electionTicks = cfg.electionTicks ?? 10;
-    this.snapshotCount = cfg.snapshotCount ?? 10_000;
+    this.snapshotCount = cfg.snapshotCount ?? 100_000;
     this.catchUpEntries = cfg.snapshotCatchUpEntries ?? 5_000;
     this.requestTimeoutMs = cfg.requestTimeoutMs ?? 5_000 + 2 * this.tickMs * this.electionTicks;
     this.bootNonce = Math.floor(deps.random() * 2 ** 48).toString(36);
