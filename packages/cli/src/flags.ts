@@ -27,7 +27,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[]): Parsed {
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    if (!arg.startsWith("--") || arg === "--") {
+    if (!arg.startsWith("--")) {
       positionals.push(arg);
       continue;
     }
