@@ -1,11 +1,11 @@
 // Test support (Book 12.5, 12.10): real etcd 3.4 on loopback — one member (via etcd-process.ts) or a
 // three-member cluster via --initial-cluster — each with temporary data dirs that stop() removes.
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEtcd } from "./etcd-process.js";
+import { healthy, pickPorts, stopProcess } from "./ports.js";
 
 export { etcdAvailable } from "./etcd-process.js";
 
@@ -20,43 +20,6 @@ export interface EtcdClusterOptions {
   /** Ports are drawn from here (default 25000-25999). */
   portRange?: [number, number];
   args?: string[];
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-}
-
-async function pickPorts(n: number, [lo, hi]: [number, number]): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < 500 && out.length < n; i++) {
-    const p = lo + Math.floor(Math.random() * (hi - lo + 1));
-    if (!out.includes(p) && (await portFree(p))) out.push(p);
-  }
-  if (out.length < n) throw new Error(`no ${n} free ports in ${lo}-${hi}`);
-  return out;
-}
-
-async function healthy(url: string): Promise<boolean> {
-  try {
-    const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
-    return r.ok && ((await r.json()) as { health?: string }).health === "true";
-  } catch {
-    return false;
-  }
-}
-
-/** SIGTERM, then SIGKILL after a second: a stopping leader may wait for peers that are stopping too. */
-async function stopProcess(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const gone = new Promise<void>((r) => p.once("exit", () => r()));
-  p.kill("SIGTERM");
-  const t = setTimeout(() => p.kill("SIGKILL"), 1_000);
-  await gone;
-  clearTimeout(t);
 }
 
 async function startThree(range: [number, number], extra: string[]): Promise<{ cluster?: EtcdCluster; log: string }> {
@@ -85,12 +48,13 @@ async function startThree(range: [number, number], extra: string[]): Promise<{ c
   process.once("exit", onExit);
   const stop = async () => {
     process.removeListener("exit", onExit);
-    await Promise.all(procs.map(stopProcess));
+    // a stopping leader may wait for peers that are stopping too: a short grace period
+    await Promise.all(procs.map((p) => stopProcess(p, 1_000)));
     rmSync(dataDir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && procs.every((p) => p.exitCode === null)) {
-    if ((await Promise.all(client.map(healthy))).every(Boolean)) {
+    if ((await Promise.all(client.map((u) => healthy(u)))).every(Boolean)) {
       return { cluster: { endpoints: client, pids: procs.map((p) => p.pid!), stop }, log: "" };
     }
     await new Promise((r) => setTimeout(r, 150));

@@ -1,9 +1,7 @@
 // Test support: the handful of raw etcd v3 JSON calls the process tests make (on undici, with a
 // timeout), written out by hand so the tests exercise the wire format itself.
 import { Pool } from "undici";
-
-const b64 = (s: string) => Buffer.from(s, "latin1").toString("base64");
-const unb64 = (s: string | undefined) => (s ? Buffer.from(s, "base64").toString("latin1") : "");
+import { b64, prefixEnd, unb64 } from "./wire-client.js";
 
 export class RawEtcd {
   private pools = new Map<string, Pool>();
@@ -42,7 +40,7 @@ export class RawEtcd {
   }
 
   async prefix(ep: string, prefix: string, serializable = false): Promise<{ kvs: Map<string, string>; revision: number }> {
-    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    const end = prefixEnd(prefix);
     const r = await this.call<{ header?: { revision?: string }; kvs?: { key: string; value?: string }[]; message?: string }>(ep, "/v3/kv/range", { key: b64(prefix), range_end: b64(end), ...(serializable ? { serializable: true } : {}) }, 10_000);
     if (r.status !== 200) throw new Error(`range ${prefix}: ${r.status} ${r.body.message}`);
     return { kvs: new Map((r.body.kvs ?? []).map((kv) => [unb64(kv.key), unb64(kv.value)])), revision: Number(r.body.header?.revision ?? 0) };
@@ -55,7 +53,7 @@ export class RawEtcd {
 
   /** Every PUT event under `prefix` from `fromRev` through `toRev`, read from a watch stream. */
   async history(ep: string, prefix: string, fromRev: number, toRev: number, timeoutMs = 20_000): Promise<{ key: string; value: string; modRevision: number }[]> {
-    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    const end = prefixEnd(prefix);
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), timeoutMs);
     const events: { key: string; value: string; modRevision: number }[] = [];

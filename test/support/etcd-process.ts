@@ -1,10 +1,10 @@
 // Test support (Book 12.10): a real etcd 3.4 (Debian's package) on loopback with a temporary data
 // dir, as the reference our kv is compared against; stop() kills it and removes the dir.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { healthy, pickPorts, stopProcess } from "./ports.js";
 
 export interface EtcdProcess {
   endpoints: string[];
@@ -30,51 +30,12 @@ export function etcdAvailable(): boolean {
   }
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-}
-
-async function pickPort(range: [number, number], avoid: number[]): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const p = range[0] + Math.floor(Math.random() * (range[1] - range[0] + 1));
-    if (!avoid.includes(p) && (await portFree(p))) return p;
-  }
-  throw new Error(`no free port in ${range[0]}-${range[1]}`);
-}
-
-async function healthy(url: string): Promise<boolean> {
-  try {
-    const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
-    return r.ok && ((await r.json()) as { health?: string }).health === "true";
-  } catch {
-    return false;
-  }
-}
-
-function exited(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => p.once("exit", () => r()));
-}
-
-async function stopProcess(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  p.kill("SIGTERM");
-  const t = setTimeout(() => p.kill("SIGKILL"), 5_000);
-  await exited(p);
-  clearTimeout(t);
-}
-
 /** Start one etcd member; retries on other ports when a port is taken meanwhile. */
 export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdProcess> {
   const range = opts.portRange ?? [24000, 24999];
   let lastLog = "";
   for (let attempt = 0; attempt < 5; attempt++) {
-    const clientPort = await pickPort(range, []);
-    const peerPort = await pickPort(range, [clientPort]);
+    const [clientPort, peerPort] = await pickPorts(2, range);
     const dataDir = mkdtempSync(join(tmpdir(), "corekube-etcd-"));
     const client = `http://127.0.0.1:${clientPort}`;
     const peer = `http://127.0.0.1:${peerPort}`;

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./ports.js";
+import { exited, freePort, healthy, stopProcess } from "./ports.js";
 
 export const CLI = fileURLToPath(new URL("../../packages/cli/src/main.ts", import.meta.url));
 
@@ -49,21 +49,6 @@ function spawnMember(m: KvMember): void {
   proc.stderr!.on("data", keep);
 }
 
-async function health(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
-    const body = (await res.json()) as { health?: string };
-    return res.ok && body.health === "true";
-  } catch {
-    return false;
-  }
-}
-
-function exited(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => p.once("exit", () => r()));
-}
-
 export async function startKv(opts: StartKvOptions = {}): Promise<KvCluster> {
   const n = opts.members ?? 1;
   const base = opts.dataDir ?? mkdtempSync(join(tmpdir(), "corekube-kv-"));
@@ -100,7 +85,7 @@ export async function startKv(opts: StartKvOptions = {}): Promise<KvCluster> {
       const m = members[i]!;
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        if (await health(m.clientURL)) return;
+        if (await healthy(m.clientURL)) return;
         if (m.proc && m.proc.exitCode !== null) break;
         await new Promise((r) => setTimeout(r, 150));
       }
@@ -110,10 +95,7 @@ export async function startKv(opts: StartKvOptions = {}): Promise<KvCluster> {
       await Promise.all(
         members.map(async (m) => {
           if (!m.proc) return;
-          m.proc.kill("SIGTERM");
-          const t = setTimeout(() => m.proc?.kill("SIGKILL"), 5_000);
-          await exited(m.proc);
-          clearTimeout(t);
+          await stopProcess(m.proc);
           m.proc = undefined;
         }),
       );

@@ -1,6 +1,7 @@
 // Book 12.4 and 12.8: log compaction and snapshots: a follower that needs entries the leader
 // already discarded is caught up with the leader's snapshot, then with the log after it.
 import { describe, expect, it } from "vitest";
+import { makeMessage } from "./messages.js";
 import { Network } from "./testing.js";
 import type { Message } from "./types.js";
 
@@ -61,20 +62,13 @@ describe("snapshots", () => {
     net.ticks(2);
     const before = net.get("3").storage.lastIndex();
     // Replay an old snapshot by hand.
-    net.node("3").step({
+    net.node("3").step(makeMessage({
       type: "snap",
       to: "3",
       from: "1",
       term: 1,
-      logTerm: 0,
-      index: 0,
-      entries: [],
-      commit: 0,
-      reject: false,
-      rejectHint: 0,
-      context: "",
       snapshot: { meta: { index: 2, term: 1, conf: { voters: ["1", "2", "3"], learners: [] } }, data: "[]" },
-    });
+    }));
     net.stabilize();
     expect(net.get("3").storage.lastIndex()).toBe(before);
     expect(net.get("3").storage.snapshot().meta.index).toBe(0);

@@ -283,14 +283,10 @@ export class Member implements KvService {
     // A leader may replicate its new entries while it writes them itself (Raft thesis 10.2.1):
     // commit still needs a majority on disk, and nothing is applied before our own write is done.
     const leading = this.lead === this.cfg.memberId;
-    let early: Message[] = [];
-    let late = rd.messages;
-    if (leading && rd.messages.length > 0) {
-      early = [];
-      late = [];
-      for (const m of rd.messages) (m.type === "app" || m.type === "heartbeat" ? early : late).push(m);
-      if (early.length > 0) this.transport.send(early);
-    }
+    const early: Message[] = [];
+    const late: Message[] = [];
+    for (const m of rd.messages) (leading && (m.type === "app" || m.type === "heartbeat") ? early : late).push(m);
+    if (early.length > 0) this.transport.send(early);
     // Committed entries below the first entry this Ready writes were written by an earlier Ready
     // (Readies are handled one at a time), so they are applied while this write runs, as etcd's
     // apply loop does. Those at or past it wait for the write.
@@ -333,7 +329,7 @@ export class Member implements KvService {
       this.updatePeers();
     }
     for (const e of applyLater) this.applyEntry(e);
-    this.metrics.proposalsCommitted.set(this.node.status().commit);
+    if (rd.hardState) this.metrics.proposalsCommitted.set(rd.hardState.commit);
     this.metrics.proposalsApplied.set(this.applied);
     this.node.advance(rd);
     this.reads.onApplied();

@@ -5,19 +5,10 @@ import type { WatchEvent } from "../types.js";
 import { StateMachine } from "../apply/state-machine.js";
 import type { Command } from "../apply/types.js";
 import { inRange, keyRange } from "../mvcc/key-range.js";
+import { seededRandom as prng } from "../raft/testing.js";
 import { Client, Member } from "./test-harness.js";
 import type { WatchCreateRequest } from "./types.js";
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = ["k0", "k1", "k2", "k3", "k4", "k5", "x"];
 
