@@ -28,10 +28,13 @@ if [ "$want_test" = 1 ] && ! command -v etcd >/dev/null 2>&1; then
   echo "corekube setup: installing Debian's etcd-server (the reference the tests compare with)"
   export DEBIAN_FRONTEND=noninteractive
   # Keep the package's service from starting: the tests start their own etcd on loopback.
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
+  fi
   apt-get update -qq
   apt-get install -y -qq etcd-server >/dev/null
-  rm -f /usr/sbin/policy-rc.d
+  [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
 fi
 
 pnpm install --frozen-lockfile --reporter=silent
