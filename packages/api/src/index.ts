@@ -4,3 +4,4 @@ export * from "./labels.js";
 export * from "./fields.js";
 export * from "./status.js";
 export * from "./quantity.js";
+export * from "./events.js";

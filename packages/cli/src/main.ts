@@ -4,6 +4,7 @@
 import { kvctlMain } from "@corekube/kv/kvctl/main";
 import { downCommand, statusCommand, upCommand } from "./commands/cluster.js";
 import { kvCommand } from "./commands/kv.js";
+import { apiserverCommand } from "./commands/apiserver.js";
 import { UsageError } from "./flags.js";
 
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
@@ -11,6 +12,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   down: { summary: "stop everything `up` started (--purge also deletes data)", run: downCommand },
   status: { summary: "show which components run", run: statusCommand },
   kv: { summary: "run a member of the Raft-replicated key-value store (etcd's flags and API)", run: kvCommand },
+  apiserver: { summary: "run the Kubernetes API server (kube-apiserver's flags)", run: apiserverCommand },
   kvctl: { summary: "an etcdctl-like client for corekube kv or a real etcd", run: (argv) => kvctlMain(argv) },
 };
 

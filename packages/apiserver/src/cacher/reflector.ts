@@ -1,0 +1,130 @@
+// Book 12.3: the cache's feed — list the resource's prefix from storage, then one storage watch from
+// the next revision; a compacted or broken watch leads to a fresh list, as the cacher's reflector does.
+import { prefixEnd } from "@corekube/kv/client/index";
+import type { Watch } from "@corekube/kv/client/index";
+import { decode, type EtcdStorage } from "../storage/etcd.js";
+import type { CacheEvent, WatchCache } from "./watch-cache.js";
+
+export interface ReflectorOptions {
+  /** Page size of the initial list. */
+  pageSize?: number;
+  /** Called on errors the reflector recovers from (logged by the server). */
+  onError?: (err: unknown) => void;
+}
+
+export class Reflector {
+  private watch?: Watch;
+  private stopped = false;
+  private loop?: Promise<void>;
+  private progressPending = false;
+
+  constructor(
+    private readonly storage: EtcdStorage,
+    readonly cache: WatchCache,
+    private readonly opts: ReflectorOptions = {},
+  ) {}
+
+  /** Starts listing and watching; resolves after the first full list. */
+  start(): Promise<void> {
+    let first!: () => void;
+    const ready = new Promise<void>((r) => (first = r));
+    this.loop = this.run(first);
+    return ready;
+  }
+
+  /** Makes the cache current with storage: waits until it has seen storage's present revision. */
+  async sync(rev?: number): Promise<void> {
+    const target = rev ?? (await this.storage.currentRevision());
+    if (this.cache.ready && this.cache.rev >= target) return;
+    this.requestProgress();
+    const timer = setInterval(() => this.requestProgress(), 50);
+    try {
+      await this.cache.waitFor(target);
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.watch?.cancel();
+    this.cache.close("the server is shutting down");
+    await this.loop?.catch(() => undefined);
+  }
+
+  private requestProgress(): void {
+    if (this.progressPending || !this.watch) return;
+    this.progressPending = true;
+    queueMicrotask(() => {
+      this.progressPending = false;
+      this.watch?.progress();
+    });
+  }
+
+  private async run(first: () => void): Promise<void> {
+    const prefix = this.cache.prefix;
+    let backoff = 100;
+    while (!this.stopped) {
+      try {
+        const rev = await this.listAll(prefix);
+        first();
+        backoff = 100;
+        await this.follow(prefix, rev);
+      } catch (e) {
+        if (this.stopped) return;
+        this.opts.onError?.(e);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 5_000);
+      }
+    }
+  }
+
+  private async listAll(prefix: string): Promise<number> {
+    const items: { key: string; obj: CacheEvent["obj"] }[] = [];
+    const pageSize = this.opts.pageSize ?? 2_000;
+    let page = await this.storage.list(prefix, { limit: pageSize });
+    const rev = page.revision;
+    for (;;) {
+      for (const it of page.items) items.push({ key: it.key, obj: it.obj });
+      if (!page.more || page.items.length === 0) break;
+      const last = page.items[page.items.length - 1]!.key;
+      page = await this.storage.list(prefix, { startKey: last + "\0", limit: pageSize, revision: rev });
+    }
+    this.cache.replace(items, rev);
+    return rev;
+  }
+
+  /** Follows storage from rev+1 until the watch ends; returns to relist. */
+  private async follow(prefix: string, rev: number): Promise<void> {
+    const w = this.storage.client.watch(
+      { key: prefix, rangeEnd: prefixEnd(prefix), startRevision: rev + 1, prevKv: true, progressNotify: true },
+      { resume: true },
+    );
+    this.watch = w;
+    try {
+      for await (const resp of w) {
+        if (this.stopped) return;
+        if (resp.canceled) return; // compacted or cancelled: relist
+        if (resp.events.length === 0) {
+          if (!resp.created) this.cache.progress(resp.header.revision);
+          continue;
+        }
+        for (const e of resp.events) {
+          if (e.type === "DELETE") {
+            if (!e.prevKv) continue;
+            const last = decode(e.prevKv);
+            last.obj.metadata.resourceVersion = String(e.kv.modRevision);
+            this.cache.apply({ type: "DELETED", key: e.kv.key, obj: last.obj, prev: this.cache.get(e.kv.key), rev: e.kv.modRevision });
+          } else {
+            const cur = decode(e.kv);
+            const prev = this.cache.get(e.kv.key);
+            this.cache.apply({ type: prev ? "MODIFIED" : "ADDED", key: e.kv.key, obj: cur.obj, prev, rev: e.kv.modRevision });
+          }
+        }
+      }
+    } finally {
+      if (this.watch === w) this.watch = undefined;
+      w.cancel();
+    }
+  }
+}

@@ -1,0 +1,240 @@
+// Book 11.2: apiextensions.k8s.io CustomResourceDefinition — new kinds with their own structural schemas
+// (JSONSchemaProps refers to itself through $ref, so the recursion costs nothing).
+import type { Schema } from "./types.js";
+import {
+  APIEXT,
+  META,
+  arr,
+  bool,
+  bytes,
+  dict,
+  int32,
+  int64,
+  listOf,
+  num,
+  obj,
+  ref,
+  root,
+  str,
+  strEnum,
+} from "./dsl.js";
+
+/** apiextensions.k8s.io/v1 schemas, keyed by component name. */
+export const apiextensionsSchemas: Record<string, Schema> = {
+  [APIEXT + "CustomResourceDefinition"]: root(
+    "apiextensions.k8s.io", "v1", "CustomResourceDefinition",
+    "Defines a new kind of resource served by the API server.",
+    {
+      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+      spec: ref(APIEXT + "CustomResourceDefinitionSpec", "The desired state of the object."),
+      status: ref(
+        APIEXT + "CustomResourceDefinitionStatus",
+        "The observed state of the object, written by the system.",
+      ),
+    },
+    { required: ["spec"] },
+  ),
+  [APIEXT + "CustomResourceDefinitionSpec"]: obj("What a custom resource definition defines.", {
+    group: str("The API group of the new resource."),
+    names: ref(APIEXT + "CustomResourceDefinitionNames", "The resource's names: plural, singular, kind and more."),
+    scope: str("Namespaced or Cluster."),
+    versions: arr(
+      ref(APIEXT + "CustomResourceDefinitionVersion"),
+      "The versions served, with a schema each; exactly one is stored.",
+      { list: "atomic" },
+    ),
+    conversion: ref(APIEXT + "CustomResourceConversion", "How objects are converted between versions."),
+    preserveUnknownFields: bool("Deprecated; must be false in apiextensions.k8s.io/v1."),
+  }, { required: ["group", "names", "scope", "versions"] }),
+  [APIEXT + "CustomResourceDefinitionStatus"]: obj("The observed state of a definition.", {
+    conditions: arr(
+      ref(APIEXT + "CustomResourceDefinitionCondition"),
+      "The definition's conditions, e.g. Established and NamesAccepted.",
+      { list: "map", keys: ["type"] },
+    ),
+    acceptedNames: ref(APIEXT + "CustomResourceDefinitionNames", "The names actually being served."),
+    storedVersions: arr(str(), "Versions that objects have ever been stored in.", { list: "atomic" }),
+    observedGeneration: int64("The metadata.generation the controller last acted on."),
+  }),
+  [APIEXT + "CustomResourceDefinitionNames"]: obj("The names of a custom resource.", {
+    plural: str("The plural, lower-case resource name used in URLs."),
+    singular: str("The singular, lower-case name."),
+    shortNames: arr(str(), "Short aliases for kubectl.", { list: "atomic" }),
+    kind: str("The CamelCase kind."),
+    listKind: str("The kind of lists; <kind>List by default."),
+    categories: arr(str(), "Groups of resources this one belongs to, e.g. all.", { list: "atomic" }),
+  }, { required: ["plural", "kind"] }),
+  [APIEXT + "CustomResourceDefinitionVersion"]: obj("One version of a custom resource.", {
+    name: str("The version's name, e.g. v1."),
+    served: bool("Whether the version is served."),
+    storage: bool("Whether objects are stored in this version; exactly one version has it."),
+    deprecated: bool("Whether the version is deprecated; clients then get a warning."),
+    deprecationWarning: str("A custom deprecation warning."),
+    schema: ref(APIEXT + "CustomResourceValidation", "The schema used to validate, prune and default objects."),
+    subresources: ref(APIEXT + "CustomResourceSubresources", "The subresources served: status and scale."),
+    additionalPrinterColumns: arr(
+      ref(APIEXT + "CustomResourceColumnDefinition"),
+      "Extra columns for kubectl get.",
+      { list: "atomic" },
+    ),
+    selectableFields: arr(ref(APIEXT + "SelectableField"), "Fields usable in field selectors.", { list: "atomic" }),
+  }, { required: ["name", "served", "storage"] }),
+  [APIEXT + "CustomResourceConversion"]: obj("How custom objects are converted between versions.", {
+    strategy: str("None or Webhook."),
+    webhook: ref(APIEXT + "WebhookConversion", "The conversion webhook, for Webhook."),
+  }, { required: ["strategy"] }),
+  [APIEXT + "CustomResourceDefinitionCondition"]: obj("A condition of a definition.", {
+    type: str("The type of the condition, e.g. Ready or Available."),
+    status: str("The condition's status: True, False or Unknown."),
+    lastTransitionTime: ref(META + "Time", "When the condition last changed from one status to another."),
+    reason: str("A short CamelCase word saying why the condition last changed."),
+    message: str("A human-readable explanation of the condition's last change."),
+    observedGeneration: int64("The metadata.generation the controller last acted on."),
+  }, { required: ["type", "status"] }),
+  [APIEXT + "CustomResourceValidation"]: obj("The validation of a version.", {
+    openAPIV3Schema: ref(APIEXT + "JSONSchemaProps", "The structural OpenAPI v3 schema of the objects."),
+  }),
+  [APIEXT + "CustomResourceSubresources"]: obj("The subresources of a version.", {
+    status: ref(APIEXT + "CustomResourceSubresourceStatus", "Serve a /status subresource."),
+    scale: ref(APIEXT + "CustomResourceSubresourceScale", "Serve a /scale subresource."),
+  }),
+  [APIEXT + "CustomResourceColumnDefinition"]: obj("An extra column for kubectl get.", {
+    name: str("The column's title."),
+    type: str("The OpenAPI type of the value: integer, number, string, boolean or date."),
+    format: str("An optional OpenAPI format."),
+    description: str("A description of the column."),
+    priority: int32("0 to show always; higher to show only with -o wide."),
+    jsonPath: str("A JSON path into the object for the value."),
+  }, { required: ["name", "type", "jsonPath"] }),
+  [APIEXT + "SelectableField"]: obj("A field usable in field selectors.", {
+    jsonPath: str("The field's JSON path."),
+  }, { required: ["jsonPath"] }),
+  [APIEXT + "WebhookConversion"]: obj("A conversion webhook.", {
+    clientConfig: ref(APIEXT + "WebhookClientConfig", "How to reach the webhook."),
+    conversionReviewVersions: arr(
+      str(),
+      "ConversionReview versions the webhook accepts, preferred first.",
+      { list: "atomic" },
+    ),
+  }, { required: ["conversionReviewVersions"] }),
+  [APIEXT + "JSONSchemaProps"]: obj("A JSON schema (OpenAPI v3 subset) describing custom objects.", {
+    id: str("The schema's ID."),
+    $schema: str("The JSON schema dialect."),
+    $ref: str("A reference to another schema (not allowed in CRDs)."),
+    description: str("What the value means."),
+    type: str("object, array, string, integer, number or boolean."),
+    format: str("A format, e.g. int32, date-time or byte."),
+    title: str("A title."),
+    default: ref(APIEXT + "JSON", "The value filled in when the field is missing."),
+    maximum: num("The largest number allowed."),
+    exclusiveMaximum: bool("Whether maximum itself is excluded."),
+    minimum: num("The smallest number allowed."),
+    exclusiveMinimum: bool("Whether minimum itself is excluded."),
+    maxLength: int64("The longest string allowed."),
+    minLength: int64("The shortest string allowed."),
+    pattern: str("A regular expression strings must match."),
+    maxItems: int64("The most items an array may have."),
+    minItems: int64("The fewest items an array must have."),
+    uniqueItems: bool("Whether array items must differ (not allowed in CRDs)."),
+    multipleOf: num("Numbers must be a multiple of this."),
+    enum: arr(ref(APIEXT + "JSON"), "The only values allowed.", { list: "atomic" }),
+    maxProperties: int64("The most properties an object may have."),
+    minProperties: int64("The fewest properties an object must have."),
+    required: arr(str(), "Properties that must be present.", { list: "atomic" }),
+    items: ref(APIEXT + "JSONSchemaPropsOrArray", "The schema of array items."),
+    allOf: arr(ref(APIEXT + "JSONSchemaProps"), "Schemas that must all match.", { list: "atomic" }),
+    oneOf: arr(ref(APIEXT + "JSONSchemaProps"), "Schemas of which exactly one must match.", { list: "atomic" }),
+    anyOf: arr(ref(APIEXT + "JSONSchemaProps"), "Schemas of which at least one must match.", { list: "atomic" }),
+    not: ref(APIEXT + "JSONSchemaProps", "A schema that must not match."),
+    properties: dict(ref(APIEXT + "JSONSchemaProps"), "The schemas of named object properties."),
+    additionalProperties: ref(
+      APIEXT + "JSONSchemaPropsOrBool",
+      "The schema of other properties, or whether they are allowed.",
+    ),
+    patternProperties: dict(
+      ref(APIEXT + "JSONSchemaProps"),
+      "Schemas of properties whose names match patterns (not allowed in CRDs).",
+    ),
+    dependencies: dict(
+      ref(APIEXT + "JSONSchemaPropsOrStringArray"),
+      "Schemas or properties required when a property is present.",
+    ),
+    additionalItems: ref(APIEXT + "JSONSchemaPropsOrBool", "Schema of extra array items (not allowed in CRDs)."),
+    definitions: dict(ref(APIEXT + "JSONSchemaProps"), "Named schemas (not allowed in CRDs)."),
+    externalDocs: ref(APIEXT + "ExternalDocumentation", "A link to outside documentation."),
+    example: ref(APIEXT + "JSON", "An example value."),
+    nullable: bool("Whether null is allowed."),
+    "x-kubernetes-preserve-unknown-fields": bool("Keep fields not named in the schema instead of pruning them."),
+    "x-kubernetes-embedded-resource": bool(
+      "The value is a whole Kubernetes object, with apiVersion, kind and metadata.",
+    ),
+    "x-kubernetes-int-or-string": bool("The value may be an integer or a string."),
+    "x-kubernetes-list-map-keys": arr(str(), "The keys that identify items of a map-type list.", { list: "atomic" }),
+    "x-kubernetes-list-type": str("atomic, set or map: how server-side apply treats the list."),
+    "x-kubernetes-map-type": str("granular or atomic: how server-side apply treats the object."),
+    "x-kubernetes-validations": arr(
+      ref(APIEXT + "ValidationRule"),
+      "CEL validation rules.",
+      { list: "map", keys: ["rule"], merge: "rule" },
+    ),
+  }),
+  [APIEXT + "CustomResourceSubresourceStatus"]: obj(
+    "Turns on /status: the main endpoint then ignores status changes, and /status ignores everything else.",
+    {
+
+    },
+  ),
+  [APIEXT + "CustomResourceSubresourceScale"]: obj("Turns on /scale, through JSON paths into the object.", {
+    specReplicasPath: str("Where the desired replicas are, e.g. .spec.replicas."),
+    statusReplicasPath: str("Where the observed replicas are, e.g. .status.replicas."),
+    labelSelectorPath: str("Where the string label selector is, e.g. .status.selector."),
+  }, { required: ["specReplicasPath", "statusReplicasPath"] }),
+  [APIEXT + "WebhookClientConfig"]: obj("How to reach a webhook.", {
+    url: str("The webhook's URL."),
+    service: ref(APIEXT + "ServiceReference", "A service in the cluster that serves the webhook."),
+    caBundle: bytes("PEM CA certificates to verify the webhook's certificate."),
+  }),
+  [APIEXT + "ExternalDocumentation"]: obj("A link to outside documentation.", {
+    description: str("What the link is about."),
+    url: str("The link."),
+  }),
+  [APIEXT + "ServiceReference"]: obj("A service that serves a webhook.", {
+    namespace: str("The service's namespace."),
+    name: str("The service's name."),
+    path: str("The URL path."),
+    port: int32("The port; 443 by default."),
+  }, { required: ["namespace", "name"] }),
+  [APIEXT + "ValidationRule"]: obj("A CEL validation rule.", {
+    rule: str("The CEL expression; it must evaluate to true."),
+    message: str("The message shown when the rule fails."),
+    messageExpression: str("A CEL expression that builds the failure message."),
+    reason: strEnum(
+      "The failure reason: FieldValueInvalid, FieldValueForbidden, FieldValueRequired or FieldValueDuplicate.",
+      ["FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired"],
+    ),
+    fieldPath: str("The path reported when the rule fails."),
+    optionalOldSelf: bool("Evaluate a transition rule even on create, with oldSelf unset."),
+  }, { required: ["rule"] }),
+  [APIEXT + "CustomResourceDefinitionList"]: listOf(
+    "apiextensions.k8s.io",
+    "v1",
+    "CustomResourceDefinition",
+    APIEXT + "CustomResourceDefinition",
+  ),
+  [APIEXT + "JSON"]: {
+    description: "Any JSON value.",
+    "x-kubernetes-preserve-unknown-fields": true,
+  },
+  [APIEXT + "JSONSchemaPropsOrArray"]: {
+    description: "A schema, or an array of schemas (one per item position).",
+    "x-kubernetes-preserve-unknown-fields": true,
+  },
+  [APIEXT + "JSONSchemaPropsOrBool"]: {
+    description: "A schema, or a boolean saying whether anything is allowed.",
+    "x-kubernetes-preserve-unknown-fields": true,
+  },
+  [APIEXT + "JSONSchemaPropsOrStringArray"]: {
+    description: "A schema, or a list of property names.",
+    "x-kubernetes-preserve-unknown-fields": true,
+  },
+};

@@ -1,0 +1,157 @@
+// Book 11.2: the shared meta/v1 schemas — ObjectMeta, ListMeta, label selectors, owner references,
+// managed fields, Status and DeleteOptions — plus the scalar types every kind uses (Time, Quantity, IntOrString).
+import type { Schema } from "./types.js";
+import {
+  INT_OR_STRING,
+  META,
+  QUANTITY,
+  RAW_EXTENSION,
+  arr,
+  bool,
+  dict,
+  int32,
+  int64,
+  loose,
+  obj,
+  ref,
+  root,
+  str,
+} from "./dsl.js";
+
+/** meta/v1 and the shared scalar types, keyed by component name. */
+export const metaSchemas: Record<string, Schema> = {
+  [META + "Time"]: str("A timestamp in RFC 3339 form, to the second, e.g. 2024-01-02T15:04:05Z.", { format: "date-time" }),
+  [META + "MicroTime"]: str("A timestamp in RFC 3339 form with microseconds.", { format: "date-time" }),
+  [META + "FieldsV1"]: {
+    type: "object",
+    description: "A set of fields as a trie of JSON keys (f:name, k:{...}, v:..., i:0); kept as given.",
+    "x-kubernetes-preserve-unknown-fields": true,
+  },
+  [QUANTITY]: {
+    description: "A fixed-point amount such as 100m, 1.5, 512Mi or 2G, as a string (or a plain number).",
+    oneOf: [{ type: "string" }, { type: "number" }],
+  },
+  [INT_OR_STRING]: {
+    description: "A value that is either an integer or a string, e.g. a port number or name, or a percentage.",
+    format: "int-or-string",
+    oneOf: [{ type: "integer" }, { type: "string" }],
+    "x-kubernetes-int-or-string": true,
+  },
+  [RAW_EXTENSION]: {
+    type: "object",
+    description: "An embedded object of any kind, kept as given.",
+    "x-kubernetes-preserve-unknown-fields": true,
+  },
+  [META + "Status"]: root("", "v1", "Status", "The result of an operation that returns no object, usually a failure.", {
+    metadata: ref(META + "ListMeta", "List metadata (unused on most responses)."),
+    status: str("Success or Failure."),
+    message: str("A human-readable description of the outcome."),
+    reason: str("A machine-readable reason for a failure, e.g. NotFound or AlreadyExists."),
+    details: ref(META + "StatusDetails", "More data about the failure, depending on the reason."),
+    code: int32("The HTTP status code for this outcome."),
+  }),
+  [META + "DeleteOptions"]: root("", "v1", "DeleteOptions", "Options for a delete request.", {
+    gracePeriodSeconds: int64("Seconds the object gets to shut down; 0 deletes at once."),
+    preconditions: ref(META + "Preconditions", "Conditions that must hold for the delete to proceed."),
+    orphanDependents: bool("Deprecated; use propagationPolicy."),
+    propagationPolicy: str("Orphan, Background or Foreground: what happens to dependents."),
+    dryRun: arr(str(), "All to run every step but the write.", { list: "atomic" }),
+    ignoreStoreReadErrorWithClusterBreakingPotential: bool(
+      "Delete even an object that cannot be read from storage (unsafe).",
+    ),
+  }),
+  [META + "ObjectMeta"]: obj("Metadata every persisted object has.", {
+    name: str("The object's name, unique in its namespace for the kind."),
+    generateName: str("A prefix the server completes with random characters when name is empty."),
+    namespace: str("The namespace the object lives in; empty for cluster-scoped kinds."),
+    selfLink: str("Deprecated and no longer set."),
+    uid: str("A unique ID the server assigns when the object is created."),
+    resourceVersion: str(
+      "An opaque version the server changes on every write; used for optimistic concurrency and watches.",
+    ),
+    generation: int64("A number the server increases whenever the desired state (spec) changes."),
+    creationTimestamp: ref(META + "Time", "When the server created the object."),
+    deletionTimestamp: ref(META + "Time", "When the object is to be gone; set when deletion is requested."),
+    deletionGracePeriodSeconds: int64("The grace period given to the pending deletion."),
+    labels: dict(str(), "Key-value pairs used to organize and select objects."),
+    annotations: dict(str(), "Key-value pairs for tools and humans; not used for selection."),
+    ownerReferences: arr(
+      ref(META + "OwnerReference"),
+      "Objects this one depends on; it is garbage collected when they are all gone.",
+      { list: "map", keys: ["uid"], merge: "uid" },
+    ),
+    finalizers: arr(
+      str(),
+      "Keys that must all be removed before the object is deleted from storage.",
+      { list: "set", strategy: "merge" },
+    ),
+    managedFields: arr(
+      ref(META + "ManagedFieldsEntry"),
+      "Which manager owns which fields, for server-side apply.",
+      { list: "atomic" },
+    ),
+  }),
+  [META + "ListMeta"]: obj("Metadata of a list.", {
+    selfLink: str("Deprecated and no longer set."),
+    resourceVersion: str("The version of the collection this list was read at; watch from it."),
+    continue: str("A token to fetch the next page of a paginated list."),
+    remainingItemCount: int64("How many items are left after this page, when known."),
+    shardInfo: ref(META + "ShardInfo", "Shard information of a partial list (alpha; not modelled in detail)."),
+  }),
+  [META + "StatusDetails"]: obj("More data about a failure.", {
+    name: str("The name of the resource involved."),
+    group: str("The API group of the resource involved."),
+    kind: str("The kind, or resource, involved."),
+    uid: str("The UID of the resource involved."),
+    causes: arr(ref(META + "StatusCause"), "The individual problems, e.g. one per invalid field.", { list: "atomic" }),
+    retryAfterSeconds: int32("Seconds to wait before retrying."),
+  }),
+  [META + "Preconditions"]: obj("Conditions a delete must meet.", {
+    uid: str("The UID the object must have."),
+    resourceVersion: str("The resourceVersion the object must have."),
+  }),
+  [META + "OwnerReference"]: obj("A reference to an owning object in the same namespace (or cluster-scoped).", {
+    apiVersion: str("The owner's API version."),
+    kind: str("The owner's kind."),
+    name: str("The owner's name."),
+    uid: str("The owner's UID."),
+    controller: bool("Whether the owner is the managing controller."),
+    blockOwnerDeletion: bool("Whether a foreground deletion of the owner waits for this object."),
+  }, { required: ["apiVersion", "kind", "name", "uid"], "x-kubernetes-map-type": "atomic" }),
+  [META + "ManagedFieldsEntry"]: obj("The set of fields one manager owns, for server-side apply.", {
+    manager: str("The name of the managing workflow, e.g. kubectl."),
+    operation: str("Apply or Update."),
+    apiVersion: str("The version of the resource the field set refers to."),
+    time: ref(META + "Time", "When the entry was last changed."),
+    fieldsType: str("The format of the field set; always FieldsV1."),
+    fieldsV1: ref(META + "FieldsV1", "The owned fields, as a trie of f:, k:, v: and i: keys."),
+    subresource: str("The subresource the update went through, e.g. status."),
+  }),
+  [META + "Condition"]: obj("A standard condition of an object.", {
+    type: str("The type of the condition, e.g. Ready or Available."),
+    status: str("The condition's status: True, False or Unknown."),
+    observedGeneration: int64("The metadata.generation the controller last acted on."),
+    lastTransitionTime: ref(META + "Time", "When the condition last changed from one status to another."),
+    reason: str("A short CamelCase word saying why the condition last changed."),
+    message: str("A human-readable explanation of the condition's last change."),
+  }, { required: ["type", "status", "lastTransitionTime", "reason", "message"] }),
+  [META + "LabelSelector"]: obj("A label query; an empty selector matches everything, a missing one nothing.", {
+    matchLabels: dict(str(), "Labels that must all be present with these values."),
+    matchExpressions: arr(
+      ref(META + "LabelSelectorRequirement"),
+      "Requirements that must all hold.",
+      { list: "atomic" },
+    ),
+  }, { "x-kubernetes-map-type": "atomic" }),
+  [META + "ShardInfo"]: loose("Shard information of a partial list; its fields are not modelled here."),
+  [META + "StatusCause"]: obj("One problem behind a failure.", {
+    reason: str("A machine-readable kind of problem, e.g. FieldValueInvalid."),
+    message: str("A human-readable description of the problem."),
+    field: str("The path of the field at fault, e.g. spec.containers[0].image."),
+  }),
+  [META + "LabelSelectorRequirement"]: obj("A requirement on a label.", {
+    key: str("The label key."),
+    operator: str("In, NotIn, Exists or DoesNotExist."),
+    values: arr(str(), "The values for In and NotIn; empty for Exists and DoesNotExist.", { list: "atomic" }),
+  }, { required: ["key", "operator"] }),
+};

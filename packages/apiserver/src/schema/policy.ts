@@ -1,0 +1,56 @@
+// Book 13.3: policy/v1 PodDisruptionBudget and Eviction — voluntary disruptions within a budget.
+import type { Schema } from "./types.js";
+import {
+  INT_OR_STRING,
+  META,
+  POLICY,
+  arr,
+  dict,
+  int32,
+  int64,
+  listOf,
+  obj,
+  ref,
+  root,
+  strEnum,
+} from "./dsl.js";
+
+/** policy/v1 schemas, keyed by component name. */
+export const policySchemas: Record<string, Schema> = {
+  [POLICY + "PodDisruptionBudget"]: root(
+    "policy", "v1", "PodDisruptionBudget",
+    "Limits how many pods of a set may be down at once through voluntary disruptions.",
+    {
+      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+      spec: ref(POLICY + "PodDisruptionBudgetSpec", "The desired state of the object."),
+      status: ref(POLICY + "PodDisruptionBudgetStatus", "The observed state of the object, written by the system."),
+    },
+  ),
+  [POLICY + "Eviction"]: root("policy", "v1", "Eviction", "A request to evict a pod, honouring disruption budgets.", {
+    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+    deleteOptions: ref(META + "DeleteOptions", "Options for deleting the pod."),
+  }),
+  [POLICY + "PodDisruptionBudgetSpec"]: obj("What a disruption budget allows.", {
+    minAvailable: ref(INT_OR_STRING, "Pods, or a percentage, that must stay available."),
+    selector: ref(META + "LabelSelector", "The pods the budget covers.", { "x-kubernetes-patch-strategy": "replace" }),
+    maxUnavailable: ref(INT_OR_STRING, "Pods, or a percentage, that may be unavailable."),
+    unhealthyPodEvictionPolicy: strEnum(
+      "IfHealthyBudget or AlwaysAllow: when unhealthy pods may be evicted.",
+      ["AlwaysAllow", "IfHealthyBudget"],
+    ),
+  }),
+  [POLICY + "PodDisruptionBudgetStatus"]: obj("The observed state of a disruption budget.", {
+    observedGeneration: int64("The metadata.generation the controller last acted on."),
+    disruptedPods: dict(ref(META + "Time"), "Pods being evicted, with the time of each eviction."),
+    disruptionsAllowed: int32("How many pods may be disrupted now."),
+    currentHealthy: int32("Healthy pods now."),
+    desiredHealthy: int32("The fewest healthy pods wanted."),
+    expectedPods: int32("Pods the budget counts."),
+    conditions: arr(
+      ref(META + "Condition"),
+      "The budget's conditions, e.g. DisruptionAllowed.",
+      { list: "map", keys: ["type"], merge: "type" },
+    ),
+  }),
+  [POLICY + "PodDisruptionBudgetList"]: listOf("policy", "v1", "PodDisruptionBudget", POLICY + "PodDisruptionBudget"),
+};

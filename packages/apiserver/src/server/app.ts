@@ -1,0 +1,482 @@
+// Book 1.6.1, 2.3.1 and 11.2: the API server's HTTP front — TLS, authentication, authorization,
+// then discovery, OpenAPI, health and the REST resources; every error leaves as a Kubernetes Status.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import {
+  badRequest,
+  failure,
+  internalError,
+  isStatusError,
+  methodNotSupported,
+  notFound,
+  requestEntityTooLarge,
+  type Status,
+  type StatusError,
+} from "@corekube/api";
+import type { Authenticator } from "../auth/authenticator.js";
+import { resolveUser } from "../auth/anonymous.js";
+import { requireAuthorized, type Authorizer } from "../auth/authorizer.js";
+import type { ResourceStore } from "../registry/store.js";
+import type { RequestContext, UserInfo } from "../registry/types.js";
+import type { ApiRegistry } from "./api-registry.js";
+import {
+  aggregatedContentType,
+  aggregatedDiscovery,
+  aggregatedWanted,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+} from "./discovery.js";
+import { requestInfo, isTrue, type RequestInfo } from "./request-info.js";
+import { includeOf, ResourceHandlers, type ApiRequest, type ApiResponse } from "./resource-handlers.js";
+import { handleBinding, handleEviction, handleFinalize, handleScale } from "./subresources.js";
+import { tableOf, wantsTable } from "./table.js";
+import { serveWatch } from "./watch-stream.js";
+import type { Metrics } from "./metrics.js";
+
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export interface VersionInfo {
+  major: string;
+  minor: string;
+  gitVersion: string;
+  gitCommit: string;
+  gitTreeState: string;
+  buildDate: string;
+  goVersion: string;
+  compiler: string;
+  platform: string;
+}
+
+export const VERSION: VersionInfo = {
+  major: "1",
+  minor: "33",
+  gitVersion: "v1.33.0-corekube",
+  gitCommit: "0000000000000000000000000000000000000000",
+  gitTreeState: "clean",
+  buildDate: "2026-01-01T00:00:00Z",
+  goVersion: `node${process.versions.node}`,
+  compiler: "tsc",
+  platform: `${process.platform}/${process.arch === "x64" ? "amd64" : process.arch}`,
+};
+
+export interface OpenApiProvider {
+  /** GET /openapi/v3 */
+  index(): unknown;
+  /** GET /openapi/v3/<gvPath>; undefined → 404 */
+  document(gvPath: string): { body: unknown; json?: string; hash: string } | undefined;
+}
+
+export interface HealthCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+/** Handlers for the pod subresources that reach the kubelet (logs, exec). */
+export interface PodProxy {
+  logs(req: ApiRequest, res: ServerResponse): Promise<void>;
+  exec(req: ApiRequest, raw: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
+}
+
+export interface AppOptions {
+  registry: ApiRegistry;
+  authenticator: Authenticator;
+  authorizer: Authorizer;
+  openapi: () => OpenApiProvider;
+  health: HealthCheck[];
+  metrics?: Metrics;
+  podProxy?: PodProxy;
+  https?: { key: string; cert: string; ca?: string };
+  /** host:port that clients should use (discovery's serverAddressByClientCIDRs). */
+  serverAddress: string;
+  logger?: boolean;
+  now?: () => Date;
+}
+
+interface Ctx {
+  user: UserInfo;
+  info: RequestInfo;
+  query: URLSearchParams;
+  path: string;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    k8s?: Ctx;
+  }
+}
+
+function statusBody(e: StatusError): Status {
+  return e.status;
+}
+
+export function toStatusError(err: unknown): StatusError {
+  if (isStatusError(err)) return err;
+  const e = err as { code?: string; statusCode?: number; message?: string };
+  if (e?.code === "FST_ERR_CTP_BODY_TOO_LARGE" || e?.statusCode === 413) return requestEntityTooLarge(`the request body is larger than ${MAX_BODY_BYTES} bytes`);
+  if (e?.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || e?.statusCode === 415) return failure(415, "UnsupportedMediaType", e.message ?? "unsupported media type");
+  if (typeof e?.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) return badRequest(e.message ?? "bad request");
+  return internalError(err);
+}
+
+export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
+  const now = opts.now ?? (() => new Date());
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: MAX_BODY_BYTES,
+    ...(opts.https
+      ? { https: { key: opts.https.key, cert: opts.https.cert, ca: opts.https.ca, requestCert: true, rejectUnauthorized: false } }
+      : {}),
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true, maxParamLength: 10_000 },
+  } as never) as unknown as FastifyInstance;
+  const handlers = new ResourceHandlers(opts.registry);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err, req, reply) => {
+    const se = toStatusError(err);
+    if (se.code >= 500) req.log?.error?.(err);
+    if (se.code >= 500 && !isStatusError(err)) console.error("apiserver: internal error:", err);
+    void reply.code(se.code).type("application/json").send(statusBody(se));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const se = failure(404, "NotFound", "the server could not find the requested resource", {});
+    void reply.code(404).type("application/json").send(statusBody(se));
+    void req;
+  });
+
+  app.addHook("onRequest", async (req) => {
+    const url = new URL(req.url, "http://x");
+    const user = await resolveUser(opts.authenticator, req.raw);
+    const info = requestInfo(req.method, url.pathname, url.searchParams);
+    req.k8s = { user, info, query: url.searchParams, path: url.pathname };
+    await requireAuthorized(opts.authorizer, {
+      user,
+      verb: info.verb,
+      namespace: info.namespace,
+      apiGroup: info.group,
+      resource: info.resource,
+      subresource: info.subresource,
+      name: info.name,
+      path: url.pathname,
+      resourceRequest: info.resourceRequest,
+    });
+  });
+
+  app.addHook("onSend", async (req, reply, payload) => {
+    const ctx = (req as FastifyRequest & { ctxWarnings?: string[] }).ctxWarnings;
+    if (ctx?.length) reply.header("Warning", ctx.map((w) => `299 - ${JSON.stringify(w)}`).join(", "));
+    return payload;
+  });
+
+  const json = (reply: FastifyReply, code: number, body: unknown, type = "application/json") => reply.code(code).type(type).send(JSON.stringify(body));
+
+  // ------------------------------------------------------------------ non-resource endpoints
+  app.get("/version", async (_req, reply) => json(reply, 200, VERSION));
+
+  const healthHandler = (kind: "livez" | "readyz" | "healthz") => async (req: FastifyRequest, reply: FastifyReply) => {
+    const checks = kind === "livez" ? opts.health.filter((c) => c.name === "ping") : opts.health;
+    const q = req.k8s!.query;
+    const excluded = new Set(q.getAll("exclude"));
+    const lines: string[] = [];
+    let ok = true;
+    for (const c of checks) {
+      if (excluded.has(c.name)) {
+        lines.push(`[+]${c.name} excluded: ok`);
+        continue;
+      }
+      try {
+        await c.check();
+        lines.push(`[+]${c.name} ok`);
+      } catch (e) {
+        ok = false;
+        lines.push(`[-]${c.name} failed: ${q.has("verbose") ? (e as Error).message : "reason withheld"}`);
+      }
+    }
+    const verbose = q.has("verbose") || !ok;
+    const body = verbose ? `${lines.join("\n")}\n${kind} check ${ok ? "passed" : "failed"}\n` : "ok";
+    return reply.code(ok ? 200 : 500).type("text/plain; charset=utf-8").send(body);
+  };
+  for (const k of ["livez", "readyz", "healthz"] as const) {
+    app.get(`/${k}`, healthHandler(k));
+    app.get(`/${k}/:check`, async (req, reply) => {
+      const name = (req.params as { check: string }).check;
+      const c = opts.health.find((h) => h.name === name);
+      if (!c) return reply.code(404).type("text/plain").send(`no such health check: ${name}\n`);
+      try {
+        await c.check();
+        return reply.code(200).type("text/plain").send("ok");
+      } catch (e) {
+        return reply.code(500).type("text/plain").send(`[-]${name} failed: ${(e as Error).message}\n`);
+      }
+    });
+  }
+
+  app.get("/metrics", async (_req, reply) => {
+    if (!opts.metrics) return reply.code(404).send();
+    const text = await opts.metrics.render();
+    return reply.code(200).type(opts.metrics.contentType).send(text);
+  });
+
+  app.get("/openapi/v2", async (_req, reply) =>
+    // An empty protobuf Document: kubectl then validates on the server (fieldValidation) and uses
+    // its compiled-in patch metadata. kubectl wants the ".v1.0" spelling of the type.
+    reply.code(200).type("application/com.github.proto-openapi.spec.v2.v1.0+protobuf").send(Buffer.alloc(0)),
+  );
+  app.get("/openapi/v3", async (_req, reply) => json(reply, 200, opts.openapi().index()));
+  app.get("/openapi/v3/*", async (req, reply) => {
+    const gv = req.k8s!.path.slice("/openapi/v3/".length).replace(/\/+$/, "");
+    const doc = opts.openapi().document(gv);
+    if (!doc) throw failure(404, "NotFound", `the server could not find the requested resource: /openapi/v3/${gv}`, {});
+    reply.header("Etag", `"${doc.hash}"`);
+    if (req.k8s!.query.get("hash") === doc.hash) reply.header("Cache-Control", "public, immutable");
+    return reply.code(200).type("application/json").send(doc.json ?? JSON.stringify(doc.body));
+  });
+
+  // Discovery
+  app.get("/api", async (req, reply) => {
+    const agg = aggregatedWanted(req.headers.accept);
+    if (agg) return json(reply, 200, aggregatedDiscovery(opts.registry, true, agg), aggregatedContentType(agg));
+    return json(reply, 200, apiVersions(opts.serverAddress));
+  });
+  app.get("/apis", async (req, reply) => {
+    const agg = aggregatedWanted(req.headers.accept);
+    if (agg) return json(reply, 200, aggregatedDiscovery(opts.registry, false, agg), aggregatedContentType(agg));
+    return json(reply, 200, apiGroupList(opts.registry));
+  });
+
+  // Everything under /api and /apis.
+  const dispatch = async (req: FastifyRequest, reply: FastifyReply) => {
+    const { info, query, user } = req.k8s!;
+    if (!info.resourceRequest) return discoveryFor(req, reply, info);
+    const store = opts.registry.get(info.group, info.version, info.resource);
+    const ctx: RequestContext & { userAgent?: string } = {
+      user,
+      namespace: info.namespace,
+      now: now(),
+      dryRun: false,
+      warnings: [],
+      userAgent: req.headers["user-agent"],
+    };
+    (req as FastifyRequest & { ctxWarnings?: string[] }).ctxWarnings = ctx.warnings;
+    const areq: ApiRequest = { method: req.method, info, query, headers: req.headers, body: req.body as Buffer | undefined, ctx };
+    if (["POST", "PUT", "PATCH", "DELETE"].includes(req.method)) {
+      for (const v of query.getAll("dryRun")) if (v !== "All") throw badRequest(`unsupported dryRun value "${v}": the only supported value is "All"`);
+      ctx.dryRun = query.getAll("dryRun").length > 0;
+    }
+    // POST /api/v1/namespaces/ns/bindings: the old way to bind a pod.
+    if (!store && info.group === "" && info.resource === "bindings" && req.method === "POST") {
+      const pods = opts.registry.get("", "v1", "pods");
+      if (pods) return send(reply, await handleBinding(pods, areq, ""), ctx);
+    }
+    if (!store) {
+      throw failure(404, "NotFound", `the server could not find the requested resource`, {});
+    }
+    const def = store.def;
+    if (def.namespaced && info.name && !info.namespace && !(def.group === "" && def.resource === "namespaces"))
+      throw failure(404, "NotFound", `the server could not find the requested resource`, {});
+    if (!def.namespaced && info.namespace && !(def.group === "" && def.resource === "namespaces"))
+      throw failure(404, "NotFound", `the server could not find the requested resource`, {});
+    const res = await resource(store, areq, req, reply);
+    if (res) return send(reply, res, ctx);
+  };
+
+  const send = (reply: FastifyReply, r: ApiResponse, ctx: RequestContext) => {
+    if (ctx.warnings.length) reply.header("Warning", ctx.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", "));
+    return reply.code(r.code).type(r.contentType ?? "application/json").send(JSON.stringify(r.body));
+  };
+
+  const resource = async (store: ResourceStore, areq: ApiRequest, req: FastifyRequest, reply: FastifyReply): Promise<ApiResponse | undefined> => {
+    const { info } = areq;
+    const def = store.def;
+    const verbs = def.verbs;
+    const allowed = (v: string) => !verbs || verbs.includes(v as never);
+    const sub = info.subresource;
+    if (sub === "") {
+      switch (info.verb) {
+        case "get":
+          if (!allowed("get")) throw methodNotSupported(def, "get");
+          return handlers.get(store, areq);
+        case "list":
+          if (!allowed("list")) throw methodNotSupported(def, "list");
+          return handlers.list(store, areq);
+        case "watch": {
+          if (!allowed("watch")) throw methodNotSupported(def, "watch");
+          await watch(store, areq, req, reply);
+          return undefined;
+        }
+        case "create":
+          if (info.name) throw methodNotSupported(def, "create");
+          if (!allowed("create")) throw methodNotSupported(def, "create");
+          return handlers.create(store, areq);
+        case "update":
+          if (!allowed("update")) throw methodNotSupported(def, "update");
+          return handlers.update(store, areq);
+        case "patch":
+          if (!allowed("patch")) throw methodNotSupported(def, "patch");
+          return handlers.patch(store, areq);
+        case "delete":
+          if (!allowed("delete")) throw methodNotSupported(def, "delete");
+          return handlers.delete(store, areq);
+        case "deletecollection":
+          if (!allowed("deletecollection")) throw methodNotSupported(def, "deletecollection");
+          return handlers.deleteCollection(store, areq);
+        default:
+          throw methodNotSupported(def, info.verb);
+      }
+    }
+    if (sub === "status" && def.subresources?.status) {
+      if (req.method === "GET") return handlers.get(store, areq);
+      if (req.method === "PUT") return handlers.update(store, areq);
+      if (req.method === "PATCH") return handlers.patch(store, areq);
+      throw methodNotSupported({ group: def.group, resource: `${def.resource}/status` }, req.method.toLowerCase());
+    }
+    if (sub === "scale" && def.subresources?.scale) return handleScale(store, areq);
+    const isPods = def.group === "" && def.resource === "pods";
+    if (isPods && sub === "binding") {
+      if (req.method !== "POST") throw methodNotSupported({ group: "", resource: "pods/binding" }, req.method.toLowerCase());
+      return handleBinding(store, areq, info.name);
+    }
+    if (isPods && sub === "eviction") {
+      if (req.method !== "POST") throw methodNotSupported({ group: "", resource: "pods/eviction" }, req.method.toLowerCase());
+      return handleEviction(opts.registry, store, areq);
+    }
+    if (isPods && sub === "log") {
+      if (req.method !== "GET") throw methodNotSupported({ group: "", resource: "pods/log" }, req.method.toLowerCase());
+      if (!opts.podProxy) throw failure(503, "ServiceUnavailable", "pod logs are not available: no kubelet proxy is configured");
+      reply.hijack();
+      await opts.podProxy.logs(areq, reply.raw).catch((e) => writeRawError(reply.raw, toStatusError(e)));
+      return undefined;
+    }
+    if (isPods && (sub === "exec" || sub === "attach" || sub === "portforward")) {
+      // A plain request (no WebSocket upgrade) here: SPDY clients and curl land here. Look the
+      // pod up first so that kubectl's SPDY fallback shows "not found" rather than our protocol note.
+      await store.get(info.namespace, info.name);
+      throw badRequest(
+        sub === "portforward"
+          ? "port-forward is not supported by this API server"
+          : `${sub} needs a WebSocket upgrade with subprotocol v5.channel.k8s.io (kubectl 1.30 or newer; on 1.29 set KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true)`,
+      );
+    }
+    if (def.group === "" && def.resource === "namespaces" && sub === "finalize") {
+      if (req.method !== "PUT") throw methodNotSupported({ group: "", resource: "namespaces/finalize" }, req.method.toLowerCase());
+      return handleFinalize(store, areq);
+    }
+    throw notFound({ group: def.group, resource: `${def.resource}/${sub}` }, info.name);
+  };
+
+  const watch = async (store: ResourceStore, areq: ApiRequest, req: FastifyRequest, reply: FastifyReply) => {
+    const { query, info } = areq;
+    const listOpts = handlers.listOptions(store, query);
+    const ns = store.def.namespaced ? info.namespace : "";
+    const filter = store.filter(ns, listOpts.labels, listOpts.fields);
+    if (info.name) {
+      // GET .../pods/name?watch=true: a watch of one object.
+      const nameSel = { requirements: [{ field: "metadata.name", operator: "=" as const, value: info.name }] };
+      filter.fields = listOpts.fields ? { requirements: [...listOpts.fields.requirements, ...nameSel.requirements] } : nameSel;
+    }
+    const timeoutRaw = query.get("timeoutSeconds");
+    let timeoutSeconds: number | undefined;
+    if (timeoutRaw !== null && timeoutRaw !== "") {
+      timeoutSeconds = Number(timeoutRaw);
+      if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0) throw badRequest(`timeoutSeconds must be a non-negative integer, got "${timeoutRaw}"`);
+    }
+    const table = wantsTable(req.headers.accept);
+    const include = includeOf(query);
+    const render = table
+      ? (obj: Parameters<typeof tableOf>[1][number], first: boolean) =>
+          tableOf(store.def, [obj], { now: now(), include, version: table, noHeaders: !first, resourceVersion: obj.metadata.resourceVersion })
+      : undefined;
+    reply.hijack();
+    opts.metrics?.watchStarted(store.def);
+    reply.raw.on("close", () => opts.metrics?.watchEnded(store.def));
+    await serveWatch(store, reply.raw, {
+      filter,
+      resourceVersion: listOpts.resourceVersion,
+      allowBookmarks: isTrue(query.get("allowWatchBookmarks")),
+      timeoutSeconds,
+      render,
+    });
+  };
+
+  const discoveryFor = async (req: FastifyRequest, reply: FastifyReply, info: RequestInfo) => {
+    if (req.method !== "GET") throw failure(405, "MethodNotAllowed", `${req.method} is not supported on discovery documents`);
+    if (info.apiPrefix === "api" && info.version) {
+      const list = apiResourceList(opts.registry, "", info.version);
+      if (list) return json(reply, 200, list);
+    } else if (info.apiPrefix === "apis" && info.group && info.version) {
+      const list = apiResourceList(opts.registry, info.group, info.version);
+      if (list) return json(reply, 200, list);
+    } else if (info.apiPrefix === "apis" && info.group) {
+      const g = opts.registry.groups().find((x) => x.group === info.group);
+      if (g) return json(reply, 200, { kind: "APIGroup", apiVersion: "v1", ...apiGroup(g.group, g.versions) });
+    }
+    throw failure(404, "NotFound", "the server could not find the requested resource", {});
+  };
+
+  app.route({ method: ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"], url: "/api/*", handler: dispatch });
+  app.route({ method: ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"], url: "/apis/*", handler: dispatch });
+
+  app.addHook("onResponse", async (req, reply) => {
+    opts.metrics?.request(req.k8s?.info, req.method, reply.statusCode, reply.elapsedTime);
+  });
+
+  // WebSocket upgrades (exec/attach) bypass fastify's routing.
+  app.server.on("upgrade", (raw: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void handleUpgrade(raw, socket, head).catch((e) => {
+      const se = toStatusError(e);
+      writeUpgradeError(socket, se);
+    });
+  });
+
+  const handleUpgrade = async (raw: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(raw.url ?? "/", "http://x");
+    const user = await resolveUser(opts.authenticator, raw);
+    const info = requestInfo(raw.method ?? "GET", url.pathname, url.searchParams);
+    // exec and attach are "create" on the subresource, whatever the HTTP method.
+    const verb = info.subresource === "exec" || info.subresource === "attach" ? "create" : info.verb;
+    await requireAuthorized(opts.authorizer, {
+      user,
+      verb,
+      namespace: info.namespace,
+      apiGroup: info.group,
+      resource: info.resource,
+      subresource: info.subresource,
+      name: info.name,
+      path: url.pathname,
+      resourceRequest: info.resourceRequest,
+    });
+    const isPodExec = info.group === "" && info.resource === "pods" && (info.subresource === "exec" || info.subresource === "attach");
+    if (!isPodExec || !opts.podProxy) throw badRequest(`no WebSocket endpoint at ${url.pathname}`);
+    const ctx: RequestContext = { user, namespace: info.namespace, now: now(), dryRun: false, warnings: [] };
+    const areq: ApiRequest = { method: raw.method ?? "GET", info, query: url.searchParams, headers: raw.headers, ctx };
+    await opts.podProxy.exec(areq, raw, socket, head);
+  };
+
+  return app;
+}
+
+/** An error after the response was taken over (pod logs): a Status if headers are still unsent. */
+export function writeRawError(res: ServerResponse, e: StatusError): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(e.code, { "Content-Type": "application/json" });
+  res.end(JSON.stringify(e.status));
+}
+
+function writeUpgradeError(socket: Duplex, e: StatusError): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify(e.status);
+  socket.end(
+    `HTTP/1.1 ${e.code} ${e.reason || "Error"}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+export type { ApiResponse };

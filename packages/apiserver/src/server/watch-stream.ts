@@ -1,0 +1,110 @@
+// Book 11.2 and 12.3: a watch on the wire — one long chunked HTTP response carrying a JSON event per
+// line (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR), served from the watch cache, ended by
+// timeoutSeconds, a slow reader, or the client going away.
+import type { ServerResponse } from "node:http";
+import { tooOldResourceVersion, type Status } from "@corekube/api";
+import type { CacheEvent, CacheWatcher, Filter } from "../cacher/watch-cache.js";
+import type { ResourceStore } from "../registry/store.js";
+import type { KubeObject } from "../registry/types.js";
+
+export interface WatchParams {
+  filter: Filter;
+  resourceVersion?: string;
+  allowBookmarks: boolean;
+  timeoutSeconds?: number;
+  /** Renders one event's object (plain object or a one-row Table); `first` = first event sent. */
+  render?: (obj: KubeObject, first: boolean) => unknown;
+  /** The cache key for memoized plain serialization; undefined when render is per watcher. */
+  bookmarkIntervalMs?: number;
+}
+
+/** Buffered bytes past which a watcher is considered stuck and is closed (clients re-watch). */
+const MAX_BUFFERED = 32 * 1024 * 1024;
+
+export async function serveWatch(store: ResourceStore, res: ServerResponse, p: WatchParams, contentType = "application/json"): Promise<void> {
+  res.writeHead(200, {
+    "Content-Type": contentType,
+    "Transfer-Encoding": "chunked",
+    "Cache-Control": "no-cache, private",
+  });
+  res.flushHeaders?.();
+  let closed = false;
+  let first = true;
+  let timer: NodeJS.Timeout | undefined;
+  let bookmarks: NodeJS.Timeout | undefined;
+
+  const line = (ev: CacheEvent): string => {
+    if (!p.render) {
+      const memo = (ev.memo ??= new Map());
+      const k = `json:${ev.type}`;
+      let s = memo.get(k);
+      if (s === undefined) {
+        s = `{"type":"${ev.type}","object":${JSON.stringify(ev.obj)}}\n`;
+        memo.set(k, s);
+      }
+      return s;
+    }
+    const out = JSON.stringify({ type: ev.type, object: p.render(ev.obj, first) }) + "\n";
+    first = false;
+    return out;
+  };
+
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    if (timer) clearTimeout(timer);
+    if (bookmarks) clearInterval(bookmarks);
+    store.unwatch(watcher);
+    if (!res.writableEnded) res.end();
+  };
+
+  const watcher: CacheWatcher = {
+    filter: p.filter,
+    push(ev) {
+      if (closed) return true;
+      res.write(line(ev));
+      return res.writableLength < MAX_BUFFERED;
+    },
+    stop() {
+      finish();
+    },
+  };
+
+  res.on("close", finish);
+  res.on("error", finish);
+
+  const sendStatus = (status: Status) => {
+    if (closed) return;
+    res.write(JSON.stringify({ type: "ERROR", object: status }) + "\n");
+  };
+
+  let outcome: "ok" | "expired";
+  try {
+    outcome = await store.watch(watcher, p.resourceVersion);
+  } catch (e) {
+    const status = (e as { status?: Status }).status;
+    if (status) sendStatus(status);
+    finish();
+    return;
+  }
+  if (outcome === "expired") {
+    sendStatus(tooOldResourceVersion(p.resourceVersion ?? "0", store.cache.oldestRev).status);
+    finish();
+    return;
+  }
+  if (closed) {
+    store.unwatch(watcher);
+    return;
+  }
+  const timeoutMs = p.timeoutSeconds !== undefined && p.timeoutSeconds > 0 ? p.timeoutSeconds * 1000 : (1800 + Math.random() * 1800) * 1000;
+  timer = setTimeout(() => {
+    if (p.allowBookmarks) bookmark();
+    finish();
+  }, timeoutMs);
+  const bookmark = () => {
+    if (closed) return;
+    const obj = { kind: store.def.kind, apiVersion: store.apiVersion, metadata: { resourceVersion: String(store.cache.rev) } };
+    res.write(JSON.stringify({ type: "BOOKMARK", object: obj }) + "\n");
+  };
+  if (p.allowBookmarks) bookmarks = setInterval(bookmark, p.bookmarkIntervalMs ?? 30_000);
+}
