@@ -5,14 +5,17 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Agent, request } from "undici";
 
 export const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
 
 export interface Component {
   name: string;
   args: string[];
-  /** An HTTP URL answering 200 when the component is ready. */
+  /** An HTTP(S) URL answering 200 when the component is ready. */
   health: string;
+  /** For https health URLs: the CA file to trust (it may appear only once the component runs). */
+  healthCa?: string;
 }
 
 export function defaultStateDir(): string {
@@ -50,14 +53,27 @@ export function startComponent(stateDir: string, c: Component): number {
   return child.pid!;
 }
 
-export async function waitHealthy(url: string, pid: number, timeoutMs: number): Promise<void> {
+export async function waitHealthy(url: string, pid: number, timeoutMs: number, caFile?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!isAlive(pid)) throw new Error("the process exited");
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      const body = await res.text();
-      if (res.ok && !body.includes('"false"')) return;
+      if (caFile) {
+        if (existsSync(caFile)) {
+          const agent = new Agent({ connect: { ca: readFileSync(caFile, "utf8") } });
+          try {
+            const res = await request(url, { dispatcher: agent, headersTimeout: 2_000, bodyTimeout: 2_000 });
+            await res.body.text();
+            if (res.statusCode === 200) return;
+          } finally {
+            await agent.close();
+          }
+        }
+      } else {
+        const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+        const body = await res.text();
+        if (res.ok && !body.includes('"false"')) return;
+      }
     } catch {
       // not listening yet
     }

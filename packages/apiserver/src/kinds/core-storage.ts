@@ -212,12 +212,14 @@ function validatePVCUpdate(pvc: KubeObject, old: KubeObject): FieldError[] {
   if (prev.storageClassName === undefined || prev.storageClassName === null) munged.storageClassName = prev.storageClassName;
   const bound = s(get(old, "status", "phase")) === "Bound" || s(prev.volumeName) !== "";
   if (bound) {
+    // A bound claim may ask for more storage (and another attributes class); nothing else.
+    const oldStorage = get(prev, "resources", "requests", "storage");
     const requests = ensureObj(ensureObj(munged, "resources"), "requests");
-    const oldRequests = obj(get(prev, "resources", "requests")) ?? {};
-    munged.resources = { ...obj(munged.resources), requests: { ...requests, storage: oldRequests.storage } };
+    if (oldStorage === undefined) delete requests.storage;
+    else requests.storage = oldStorage;
     munged.volumeAttributesClassName = prev.volumeAttributesClassName;
     const now = quantityOf(get(spec, "resources", "requests", "storage"));
-    const before = quantityOf(oldRequests.storage);
+    const before = quantityOf(oldStorage);
     if (now && before && now.cmp(before) < 0) {
       errs.push(field.forbidden("spec.resources.requests.storage", "field can not be less than previous value"));
     }

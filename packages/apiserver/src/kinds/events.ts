@@ -95,8 +95,8 @@ function eventSource(e: KubeObject): string {
 }
 
 export function coreEventCells(e: KubeObject, now: Date): unknown[] {
-  let first = s(e.firstTimestamp) !== "" ? ageOf(e.firstTimestamp, now) : ageOf(e.eventTime, now);
-  if (s(e.firstTimestamp) === "" && s(e.eventTime) === "") first = "<unknown>";
+  // New-style events carry eventTime (and a series) instead of first/last timestamps and count.
+  const first = ageOf(s(e.firstTimestamp) !== "" ? e.firstTimestamp : e.eventTime, now);
   let last = s(e.lastTimestamp) !== "" ? ageOf(e.lastTimestamp, now) : first;
   let count = typeof e.count === "number" ? e.count : 0;
   const series = obj(e.series);

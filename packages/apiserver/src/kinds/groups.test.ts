@@ -41,6 +41,11 @@ describe("Events", () => {
     expect(msgs(coreEvents.strategy.validate!(e, ctx))).toEqual(['involvedObject.namespace: Invalid value: "other": does not match event.namespace']);
   });
 
+  it("must name the object it is about", () => {
+    const { involvedObject: _gone, ...rest } = coreEvent;
+    expect(msgs(coreEvents.strategy.validate!(rest as KubeObject, ctx))).toEqual(["involvedObject: Required value"]);
+  });
+
   it("is selectable by what kubectl describe asks for", () => {
     expect(coreEvents.fields!(coreEvent)).toMatchObject({ "involvedObject.kind": "Pod", "involvedObject.name": "web", source: "kubelet", type: "Normal", reason: "Pulled" });
   });

@@ -86,7 +86,7 @@ describe("validateObjectMeta", () => {
   it("needs finalizers to be standard or domain-qualified", () => {
     expect(messages(obj({ name: "x", namespace: "d", finalizers: ["kubernetes", "example.com/cleanup"] }))).toEqual([]);
     expect(messages(obj({ name: "x", namespace: "d", finalizers: ["cleanup"] }))).toEqual([
-      'metadata.finalizers: Invalid value: "cleanup": name is neither a standard finalizer name nor is it fully qualified',
+      'metadata.finalizers[0]: Invalid value: "cleanup": name is neither a standard finalizer name nor is it fully qualified',
     ]);
   });
 

@@ -205,16 +205,16 @@ export function validateFinalizers(finalizers: unknown, path: string): FieldErro
   if (finalizers === undefined || finalizers === null) return [];
   if (!Array.isArray(finalizers)) return [field.typeInvalid(path, finalizers, "must be a list of strings")];
   const errs: FieldError[] = [];
-  for (const f of finalizers) {
+  finalizers.forEach((f, i) => {
     if (typeof f !== "string") {
-      errs.push(field.typeInvalid(path, f, "must be a string"));
-      continue;
+      errs.push(field.typeInvalid(`${path}[${i}]`, f, "must be a string"));
+      return;
     }
     for (const msg of isQualifiedName(f)) errs.push(field.invalid(path, f, msg));
     if (!f.includes("/") && !STANDARD_FINALIZERS.has(f)) {
-      errs.push(field.invalid(path, f, "name is neither a standard finalizer name nor is it fully qualified"));
+      errs.push(field.invalid(`${path}[${i}]`, f, "name is neither a standard finalizer name nor is it fully qualified"));
     }
-  }
+  });
   if (finalizers.includes("orphan") && finalizers.includes("foregroundDeletion")) {
     errs.push(field.invalid(path, finalizers, "finalizer orphan and foregroundDeletion cannot be both set"));
   }

@@ -192,6 +192,24 @@ describe("pod updates", () => {
   });
 });
 
+describe("pod status writes", () => {
+  it("fills podIP from podIPs and podIPs from podIP", () => {
+    const p = pod({ containers: [{ name: "a", image: "x" }] }, { status: { phase: "Running", podIP: "10.1.0.7", hostIPs: [{ ip: "192.168.1.2" }] } });
+    s.prepareForStatusUpdate!(p, p, ctx);
+    expect(p.status).toEqual({ phase: "Running", podIP: "10.1.0.7", podIPs: [{ ip: "10.1.0.7" }], hostIP: "192.168.1.2", hostIPs: [{ ip: "192.168.1.2" }] });
+    expect(s.validateStatusUpdate!(p, p, ctx)).toEqual([]);
+  });
+
+  it("refuses an unknown phase and a restarted container of a never-restarting pod", () => {
+    const old = pod({ restartPolicy: "Never", containers: [{ name: "a", image: "x" }] }, { status: { containerStatuses: [{ name: "a", state: { terminated: { exitCode: 0 } } }] } });
+    const next = { ...old, status: { phase: "Done", containerStatuses: [{ name: "a", state: { running: {} } }] } };
+    expect(s.validateStatusUpdate!(next, old, ctx).map(fieldErrorMessage)).toEqual([
+      'status.phase: Unsupported value: "Done": supported values: "Pending", "Running", "Succeeded", "Failed", "Unknown"',
+      "status.containerStatuses[0].state: Forbidden: may not be transitioned to non-terminated state",
+    ]);
+  });
+});
+
 describe("graceful deletion and fields", () => {
   it("uses the pod's grace period, 30 by default", () => {
     expect(s.defaultGracePeriodSeconds!(pod({ terminationGracePeriodSeconds: 5 }))).toBe(5);

@@ -1,15 +1,21 @@
 // Book 1.6 and 12.1: `corekube up`, `down` and `status` — the whole cluster from one command.
-// So far the cluster is its store: one `corekube kv` member; later components join the list.
+// So far the cluster is its store (one `corekube kv` member) and the API server; later components join the list.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { type FlagSpec, flagValue, parseFlags, usage, UsageError } from "../flags.js";
 import { type Component, defaultStateDir, isAlive, logFile, readPid, startComponent, stopComponent, waitHealthy } from "../supervisor.js";
 
 const commonFlags: FlagSpec[] = [{ name: "state-dir", help: "where pids, logs and data live", default: defaultStateDir() }];
-const upFlags: FlagSpec[] = [...commonFlags, { name: "kv-port", help: "client port of the key-value store", default: "2379" }];
+const upFlags: FlagSpec[] = [
+  ...commonFlags,
+  { name: "kv-port", help: "client port of the key-value store", default: "2379" },
+  { name: "apiserver-port", help: "HTTPS port of the API server", default: "6443" },
+];
 const downFlags: FlagSpec[] = [...commonFlags, { name: "purge", help: "also delete the cluster's data", boolean: true }];
 
-function components(stateDir: string, kvPort: string): Component[] {
+export const kubeconfigPath = (stateDir: string) => join(stateDir, "apiserver", "admin.kubeconfig");
+
+function components(stateDir: string, kvPort: string, apiPort = "6443"): Component[] {
   const client = `http://127.0.0.1:${kvPort}`;
   return [
     {
@@ -17,19 +23,26 @@ function components(stateDir: string, kvPort: string): Component[] {
       args: ["kv", "--name", "corekube", "--data-dir", join(stateDir, "kv"), "--listen-client-urls", client],
       health: `${client}/health`,
     },
+    {
+      name: "apiserver",
+      args: ["apiserver", "--etcd-servers", client, "--state-dir", join(stateDir, "apiserver"), "--secure-port", apiPort],
+      health: `https://127.0.0.1:${apiPort}/readyz`,
+      healthCa: join(stateDir, "apiserver", "pki", "ca.crt"),
+    },
   ];
 }
 
 export async function upCommand(argv: string[]): Promise<number> {
   if (argv.includes("--help")) {
-    process.stdout.write(usage("up", "Starts a single-node corekube cluster in the background: so far its key-value store (corekube kv).", upFlags));
+    process.stdout.write(usage("up", "Starts a single-node corekube cluster in the background: so far its key-value store (corekube kv) and the API server.", upFlags));
     return 0;
   }
   const p = parseFlags(argv, upFlags);
   if (p.positionals.length) throw new UsageError(`unexpected argument "${p.positionals[0]}"`);
   const stateDir = flagValue(p, upFlags, "state-dir");
   const kvPort = flagValue(p, upFlags, "kv-port");
-  for (const c of components(stateDir, kvPort)) {
+  const apiPort = flagValue(p, upFlags, "apiserver-port");
+  for (const c of components(stateDir, kvPort, apiPort)) {
     const running = readPid(stateDir, c.name);
     if (running && isAlive(running)) {
       console.log(`  ${c.name.padEnd(12)} already running (pid ${running})`);
@@ -38,7 +51,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     process.stdout.write(`  ${c.name.padEnd(12)} starting... `);
     const pid = startComponent(stateDir, c);
     try {
-      await waitHealthy(c.health, pid, 30_000);
+      await waitHealthy(c.health, pid, 60_000, c.healthCa);
     } catch (e) {
       console.log("failed");
       console.error(`${c.name} did not become healthy: ${(e as Error).message}. Its log: ${logFile(stateDir, c.name)}`);
@@ -47,7 +60,10 @@ export async function upCommand(argv: string[]): Promise<number> {
     }
     console.log(`ready (pid ${pid}, log ${logFile(stateDir, c.name)})`);
   }
-  console.log(`\ncorekube is up. Try:\n  pnpm corekube kvctl --endpoints http://127.0.0.1:${kvPort} put /hello world\n  pnpm corekube kvctl --endpoints http://127.0.0.1:${kvPort} get /hello\n  pnpm corekube status\n  pnpm corekube down`);
+  console.log(
+    `\ncorekube is up. Try:\n  export KUBECONFIG=${kubeconfigPath(stateDir)}\n  kubectl get namespaces\n  kubectl api-resources\n` +
+      `  pnpm corekube kvctl --endpoints http://127.0.0.1:${kvPort} get --prefix /registry/namespaces --keys-only\n  pnpm corekube status\n  pnpm corekube down`,
+  );
   return 0;
 }
 
