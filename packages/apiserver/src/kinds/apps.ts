@@ -1,6 +1,5 @@
-// Book 2.3-2.4 and 10.2: the apps/v1 workloads — Deployments (rolling updates), ReplicaSets,
-// StatefulSets (ordered pods with stable names and claims), DaemonSets (one pod per node) and the
-// ControllerRevisions they keep history in — with defaults, validation, scale and Tables.
+// Book 2.3-2.4 and 10.2: the apps/v1 workloads — Deployments, ReplicaSets, StatefulSets, DaemonSets
+// and ControllerRevisions — with their defaults, validation, scale subresource and Tables.
 import { field, type FieldError } from "@corekube/api";
 import type { KubeObject, ResourceDef } from "../registry/types.js";
 import { clone, ensureObj, get, isObj, num, obj, objects, s, semanticEqual, setDefault, setDefaultStr, type JsonObject } from "./json.js";

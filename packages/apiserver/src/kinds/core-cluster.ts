@@ -1,6 +1,5 @@
-// Book 2.2, 9.3 and 11.2: the cluster-scoped core objects — Namespaces (Active/Terminating, the
-// `kubernetes` finalizer, the metadata.name label) and Nodes (status written by the kubelet,
-// taints, pod CIDRs, the STATUS and ROLES of `kubectl get nodes`).
+// Book 2.2, 9.3 and 11.2: the cluster-scoped core objects — Namespaces (phase, the `kubernetes`
+// finalizer, the name label) and Nodes (kubelet-written status, taints, STATUS and ROLES columns).
 import { field, type FieldError } from "@corekube/api";
 import type { KubeObject, ResourceDef } from "../registry/types.js";
 import { arr, ensureObj, get, isObj, obj, objects, s, setDefault, type JsonObject } from "./json.js";

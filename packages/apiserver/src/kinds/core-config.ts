@@ -1,6 +1,5 @@
-// Book 8.3 and 11.3: configuration objects — ConfigMaps, Secrets (base64 data, stringData merged
-// on write, typed secrets such as kubernetes.io/tls) and ServiceAccounts — with their key rules,
-// the 1 MiB size cap and the `immutable: true` lock.
+// Book 8.3 and 11.3: ConfigMaps, Secrets (base64 data, stringData folded in, typed secrets) and
+// ServiceAccounts — key rules, the 1 MiB cap and the `immutable: true` lock.
 import { field, type FieldError } from "@corekube/api";
 import type { KubeObject, ResourceDef } from "../registry/types.js";
 import { isObj, obj, objects, s, semanticEqual, type JsonObject } from "./json.js";

@@ -1,6 +1,5 @@
-// Book 2.2, 4.5 and 9.3: the Pod resource — defaults, validation, the Pending status and QoS
-// class set at creation, graceful deletion from terminationGracePeriodSeconds, `kubectl get pods`
-// columns, and the field selectors kubelets and schedulers watch with (spec.nodeName, status.phase).
+// Book 2.2, 4.5 and 9.3: the Pod resource — defaults, validation, Pending status and QoS class at
+// creation, graceful deletion, `kubectl get pods` columns and the field selectors kubelets use.
 import { field } from "@corekube/api";
 import type { KubeObject, ResourceDef } from "../registry/types.js";
 import { isCreating, markCreating } from "./creating.js";

@@ -1,7 +1,5 @@
-// Book 3.5.2, 5.2 and 10.2: the Service and Endpoints resources — ports and target ports, the
-// ClusterIP/NodePort/LoadBalancer/ExternalName types, headless services, traffic policies and
-// address families. Allocating cluster IPs and node ports is the store's job; here the formats,
-// the defaults and what an update may not change.
+// Book 3.5.2, 5.2 and 10.2: Services and Endpoints — ports, types, headless services, traffic
+// policies, address families; IP/port allocation is the store's, formats and immutability are here.
 import { field, type FieldError } from "@corekube/api";
 import type { KubeObject, ResourceDef } from "../registry/types.js";
 import { isIP } from "node:net";

@@ -1,6 +1,5 @@
-// Book 7.3 and 8.1-8.2: PersistentVolumes and PersistentVolumeClaims — capacity and access modes,
-// one volume source per PV, Pending at creation, claims that may only grow once bound, and the
-// STATUS/CLAIM/STORAGECLASS columns of `kubectl get pv,pvc`.
+// Book 7.3 and 8.1-8.2: PersistentVolumes and PersistentVolumeClaims — capacity, access modes, one
+// source per PV, Pending at creation, claims that only grow once bound, and their `kubectl get` rows.
 import { field, type FieldError } from "@corekube/api";
 import type { KubeObject, RequestContext, ResourceDef } from "../registry/types.js";
 import { arr, clone, ensureObj, get, obj, s, semanticEqual, setDefault, setDefaultStr, type JsonObject } from "./json.js";

@@ -1,6 +1,5 @@
-// Book 2.3 and 9.3: Events — what controllers, the scheduler and kubelets report about objects —
-// in both API shapes (core/v1 with involvedObject/message, events.k8s.io/v1 with regarding/note),
-// the conversion between them, `kubectl get events` columns and its field selectors.
+// Book 2.3 and 9.3: Events in both API shapes (core/v1 and events.k8s.io/v1), the conversion between
+// them, `kubectl get events` columns and the field selectors `kubectl describe` uses.
 import { field, type FieldError } from "@corekube/api";
 import type { KubeObject, ResourceDef, TableConvertor } from "../registry/types.js";
 import { ageOf } from "./age.js";

@@ -1,6 +1,5 @@
-// Book 1.6.1 and 11.2: the rules every API object's metadata follows — names (DNS labels,
-// subdomains, path segments), labels, annotations, owner references and finalizers — checked on
-// create, and the fields an update may never change.
+// Book 1.6.1 and 11.2: the metadata rules every object follows — names (DNS labels, subdomains, path
+// segments), labels, annotations, owner references, finalizers — and what an update may not change.
 import {
   field,
   isDNS1123Subdomain,

@@ -1,6 +1,5 @@
-// Book 2.3 and 9.3: what the API server fills in on every pod spec (pods and the templates of
-// Deployments, Jobs...) — restart and DNS policy, scheduler, grace period, image pull policy,
-// probe timings, port protocols, volume modes — as Kubernetes' v1 defaulting does.
+// Book 2.3 and 9.3: what the API server fills in on every pod spec (pods and workload templates) —
+// restart/DNS policy, scheduler, grace period, pull policy, probe timings, protocols, volume modes.
 import type { KubeObject } from "../registry/types.js";
 import { ensureObj, isObj, obj, objects, setDefault, setDefaultStr, type JsonObject } from "./json.js";
 

@@ -1,6 +1,5 @@
-// Book 2.2 and 3.3: what makes a pod spec acceptable — containers with DNS-label names and an
-// image, valid ports, probes, env, mounts that name real volumes, sane resources — and which parts
-// of a running pod an update may still touch (images, deadline, tolerations).
+// Book 2.2 and 3.3: what makes a pod spec acceptable (named containers with images, valid ports,
+// probes, env, mounts of real volumes, sane resources) and what an update may still change.
 import { field, type FieldError } from "@corekube/api";
 import type { KubeObject } from "../registry/types.js";
 import { arr, clone, get, isObj, num, obj, objects, s, semanticEqual, str, type JsonObject } from "./json.js";

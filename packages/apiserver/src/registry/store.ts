@@ -411,7 +411,7 @@ export class ResourceStore {
           return { obj: this.withKind(currentObj), created: false };
         }
         // The last finalizer of an object being deleted is gone: it is deleted now.
-        if (next.metadata.deletionTimestamp && !(next.metadata.finalizers?.length) && (next.metadata.deletionGracePeriodSeconds ?? 0) === 0) {
+        if (next.metadata.deletionTimestamp && !this.blocked(next) && (next.metadata.deletionGracePeriodSeconds ?? 0) === 0) {
           if (ctx.dryRun) return { obj: next, created: false };
           const d = await this.storage.delete(key, cur.rev);
           if (!d.ok) {
@@ -556,6 +556,17 @@ export class ResourceStore {
     if (opts.gracePeriodSeconds !== undefined && (!Number.isInteger(opts.gracePeriodSeconds) || opts.gracePeriodSeconds < 0))
       throw invalid(this.def, meta.name ?? "", [field.invalid("gracePeriodSeconds", opts.gracePeriodSeconds, "must be greater than or equal to 0")]);
     let grace = this.gracePeriod(obj, opts);
+    // A namespace waits for its spec.finalizers (the namespace controller empties it first).
+    const nsFinalizers = this.isNamespaces() ? (((obj.spec ?? {}) as { finalizers?: string[] }).finalizers ?? []) : [];
+    if (nsFinalizers.length) {
+      if (meta.deletionTimestamp) return obj;
+      const next = clone(obj);
+      next.metadata.deletionTimestamp = timestamp(ctx.now);
+      next.metadata.deletionGracePeriodSeconds = 0;
+      if (finalizers.length) next.metadata.finalizers = finalizers;
+      next.status = { ...((next.status as object) ?? {}), phase: "Terminating" };
+      return next;
+    }
     if (meta.deletionTimestamp) {
       // Already being deleted: only a shorter grace period changes anything.
       const left = meta.deletionGracePeriodSeconds ?? 0;
@@ -577,6 +588,16 @@ export class ResourceStore {
     next.metadata.deletionGracePeriodSeconds = grace;
     if (finalizers.length) next.metadata.finalizers = finalizers;
     return next;
+  }
+
+  private isNamespaces(): boolean {
+    return this.def.group === "" && this.def.resource === "namespaces";
+  }
+
+  /** Whether finalizers still hold an object that is being deleted. */
+  private blocked(obj: KubeObject): boolean {
+    if (obj.metadata.finalizers?.length) return true;
+    return this.isNamespaces() && Boolean(((obj.spec ?? {}) as { finalizers?: string[] }).finalizers?.length);
   }
 
   private gracePeriod(obj: KubeObject, opts: DeleteOptions): number | undefined {
