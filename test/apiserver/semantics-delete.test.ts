@@ -195,6 +195,18 @@ describeApiServer("deletion, dryRun, fieldValidation, namespaces", (t) => {
     expect(put.status).toBe(400);
     const patch = await t.api.patch(`${base}/s1?fieldValidation=Strict`, { metadata: { labelz: { a: "b" } } });
     expect(patch.status).toBe(400);
+    const jp = await t.api.patch(`${base}/s1?fieldValidation=Strict`, [{ op: "add", path: "/extra", value: 1 }], { type: "application/json-patch+json" });
+    expect(jp.status).toBe(400);
+    // Ignore and Warn drop unknown fields from patches as well: they never reach storage.
+    const mpIgn = await t.api.patch(`${base}/s1?fieldValidation=Ignore`, { extra: 1, data: { b: "2" } });
+    expect(mpIgn.status).toBe(200);
+    expect(mpIgn.body.extra).toBeUndefined();
+    const jpWarn = await t.api.patch(`${base}/s1`, [{ op: "add", path: "/extra", value: 1 }], { type: "application/json-patch+json" });
+    expect(jpWarn.status).toBe(200);
+    expect(String(jpWarn.headers.warning)).toMatch(/extra/);
+    const stored = await t.api.get(`${base}/s1`);
+    expect(stored.body.extra).toBeUndefined();
+    expect(stored.body.data).toEqual({ a: "1", b: "2" });
     const bad = await t.api.post(`${base}?fieldValidation=Loud`, body);
     expect(bad.status).toBe(400);
   });

@@ -14,6 +14,7 @@ import {
   oneOf,
   quantityOf,
   validatePortNumOrName,
+  validateIP,
   validateQuantity,
   validateQualifiedName,
   validateSubdomain,
@@ -300,9 +301,7 @@ function validatePorts(ports: unknown, p: string, hostNetwork: boolean): FieldEr
       }
     }
     errs.push(...oneOf(port.protocol, PROTOCOLS, `${pp}.protocol`));
-    if (port.hostIP !== undefined && port.hostIP !== "" && typeof port.hostIP === "string" && !/^[0-9a-fA-F:.]+$/.test(port.hostIP)) {
-      errs.push(field.invalid(`${pp}.hostIP`, port.hostIP, "must be a valid IP address"));
-    }
+    if (port.hostIP !== undefined && port.hostIP !== null && port.hostIP !== "") errs.push(...validateIP(port.hostIP, `${pp}.hostIP`));
   });
   return errs;
 }
@@ -538,7 +537,7 @@ export function validatePodStatus(pod: KubeObject, old: KubeObject): FieldError[
   const seen = new Set<string>();
   objects(status.podIPs).forEach(([ip, i]) => {
     const text = s(ip.ip);
-    if (!/^[0-9a-fA-F:.]+$/.test(text)) errs.push(field.invalid(`status.podIPs[${i}]`, text, "must be a valid IP address"));
+    errs.push(...validateIP(text, `status.podIPs[${i}].ip`));
     if (seen.has(text)) errs.push(field.duplicate(`status.podIPs[${i}]`, text));
     seen.add(text);
   });

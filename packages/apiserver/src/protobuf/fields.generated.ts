@@ -7,7 +7,9 @@
 //   kubernetes/api 10b39a39bcee995dfe7cd5e8e7b922be5e46f1e2
 //   kubernetes/apimachinery eed236ceee2c19c2753a3d93ac0631dc20750454
 //   kubernetes/apiextensions-apiserver 1aa2717a552ee6ca1e2a18f1f8ffccde981db923
-// by a throwaway script that walked every component of builtinSchemas() and what it references.
+// by a throwaway script that walked every component of builtinSchemas() and what it references, plus
+// the authentication/v1, authorization/v1 and certificates/v1 kinds kubectl also sends as protobuf
+// (auth can-i, auth whoami, create token, certificate approve), which decode once they have schemas.
 //
 // A message is a space-separated list of fields, each `number:jsonName:type[flags]`:
 //   type   s string, i int32, l int64, b bool, d double, y bytes; a bare Name is a message in the same
@@ -17,14 +19,19 @@
 //          ^ an embedded struct whose fields JSON inlines into the parent (its jsonName is empty).
 // Time, MicroTime, Duration, FieldsV1, Quantity, IntOrString, RawExtension and apiextensions' JSON and
 // JSONSchemaPropsOr* have JSON forms of their own; the decoder reads those by hand.
+// Messages in STRING_LISTS wrap a Go []string type (`repeated string items = 1`); JSON writes them as
+// the bare array.
 
 /** Table package alias → schema component prefix. */
 export const PACKAGES: Readonly<Record<string, string>> = {
   "apiextensions.v1": "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1",
   "apps.v1": "io.k8s.api.apps.v1",
+  "authentication.v1": "io.k8s.api.authentication.v1",
+  "authorization.v1": "io.k8s.api.authorization.v1",
   "autoscaling.v1": "io.k8s.api.autoscaling.v1",
   "autoscaling.v2": "io.k8s.api.autoscaling.v2",
   "batch.v1": "io.k8s.api.batch.v1",
+  "certificates.v1": "io.k8s.api.certificates.v1",
   "coordination.v1": "io.k8s.api.coordination.v1",
   "core.v1": "io.k8s.api.core.v1",
   "discovery.v1": "io.k8s.api.discovery.v1",
@@ -97,6 +104,35 @@ export const MESSAGES: Readonly<Record<string, Readonly<Record<string, string>>>
     StatefulSetStatus: "1:observedGeneration:l? 2:replicas:i 3:readyReplicas:i? 4:currentReplicas:i? 5:updatedReplicas:i? 6:currentRevision:s? 7:updateRevision:s? 9:collisionCount:i*? 10:conditions:[]StatefulSetCondition? 11:availableReplicas:i",
     StatefulSetUpdateStrategy: "1:type:s? 2:rollingUpdate:RollingUpdateStatefulSetStrategy*?",
   },
+  "authentication.v1": {
+    BoundObjectReference: "1:kind:s? 2:apiVersion:s? 3:name:s? 4:uid:s?",
+    SelfSubjectReview: "1:metadata:meta.v1.ObjectMeta? 2:status:SelfSubjectReviewStatus?",
+    SelfSubjectReviewStatus: "1:userInfo:UserInfo?",
+    TokenRequest: "1:metadata:meta.v1.ObjectMeta? 2:spec:TokenRequestSpec 3:status:TokenRequestStatus?",
+    TokenRequestSpec: "1:audiences:[]s 4:expirationSeconds:l* 3:boundObjectRef:BoundObjectReference* 5:attestations:{}AttestationValue?",
+    TokenRequestStatus: "1:token:s 2:expirationTimestamp:meta.v1.Time",
+    TokenReview: "1:metadata:meta.v1.ObjectMeta? 2:spec:TokenReviewSpec 3:status:TokenReviewStatus?",
+    TokenReviewSpec: "1:token:s? 2:audiences:[]s?",
+    TokenReviewStatus: "1:authenticated:b? 2:user:UserInfo? 4:audiences:[]s? 3:error:s?",
+    UserInfo: "1:username:s? 2:uid:s? 3:groups:[]s? 4:extra:{}ExtraValue?",
+  },
+  "authorization.v1": {
+    FieldSelectorAttributes: "1:rawSelector:s? 2:requirements:[]meta.v1.FieldSelectorRequirement?",
+    LabelSelectorAttributes: "1:rawSelector:s? 2:requirements:[]meta.v1.LabelSelectorRequirement?",
+    LocalSubjectAccessReview: "1:metadata:meta.v1.ObjectMeta? 2:spec:SubjectAccessReviewSpec 3:status:SubjectAccessReviewStatus?",
+    NonResourceAttributes: "1:path:s? 2:verb:s?",
+    NonResourceRule: "1:verbs:[]s 2:nonResourceURLs:[]s?",
+    ResourceAttributes: "1:namespace:s? 2:verb:s? 3:group:s? 4:version:s? 5:resource:s? 6:subresource:s? 7:name:s? 8:fieldSelector:FieldSelectorAttributes*? 9:labelSelector:LabelSelectorAttributes*?",
+    ResourceRule: "1:verbs:[]s 2:apiGroups:[]s? 3:resources:[]s? 4:resourceNames:[]s?",
+    SelfSubjectAccessReview: "1:metadata:meta.v1.ObjectMeta? 2:spec:SelfSubjectAccessReviewSpec 3:status:SubjectAccessReviewStatus?",
+    SelfSubjectAccessReviewSpec: "1:resourceAttributes:ResourceAttributes*? 2:nonResourceAttributes:NonResourceAttributes*?",
+    SelfSubjectRulesReview: "1:metadata:meta.v1.ObjectMeta? 2:spec:SelfSubjectRulesReviewSpec 3:status:SubjectRulesReviewStatus?",
+    SelfSubjectRulesReviewSpec: "1:namespace:s?",
+    SubjectAccessReview: "1:metadata:meta.v1.ObjectMeta? 2:spec:SubjectAccessReviewSpec 3:status:SubjectAccessReviewStatus?",
+    SubjectAccessReviewSpec: "1:resourceAttributes:ResourceAttributes*? 2:nonResourceAttributes:NonResourceAttributes*? 3:user:s? 4:groups:[]s? 5:extra:{}ExtraValue? 6:uid:s?",
+    SubjectAccessReviewStatus: "1:allowed:b 4:denied:b? 2:reason:s? 3:evaluationError:s?",
+    SubjectRulesReviewStatus: "1:resourceRules:[]ResourceRule 2:nonResourceRules:[]NonResourceRule 3:incomplete:b 4:evaluationError:s?",
+  },
   "autoscaling.v1": {
     Scale: "1:metadata:meta.v1.ObjectMeta? 2:spec:ScaleSpec? 3:status:ScaleStatus?",
     ScaleSpec: "1:replicas:i?",
@@ -147,6 +183,12 @@ export const MESSAGES: Readonly<Record<string, Readonly<Record<string, string>>>
     SuccessPolicy: "1:rules:[]SuccessPolicyRule",
     SuccessPolicyRule: "1:succeededIndexes:s*? 2:succeededCount:i*?",
     UncountedTerminatedPods: "1:succeeded:[]s? 2:failed:[]s?",
+  },
+  "certificates.v1": {
+    CertificateSigningRequest: "1:metadata:meta.v1.ObjectMeta? 2:spec:CertificateSigningRequestSpec 3:status:CertificateSigningRequestStatus?",
+    CertificateSigningRequestCondition: "1:type:s 6:status:s 2:reason:s? 3:message:s? 4:lastUpdateTime:meta.v1.Time? 5:lastTransitionTime:meta.v1.Time?",
+    CertificateSigningRequestSpec: "1:request:y 7:signerName:s 8:expirationSeconds:i*? 5:usages:[]s? 2:username:s? 3:uid:s? 4:groups:[]s? 6:extra:{}ExtraValue?",
+    CertificateSigningRequestStatus: "1:conditions:[]CertificateSigningRequestCondition? 2:certificate:y?",
   },
   "coordination.v1": {
     Lease: "1:metadata:meta.v1.ObjectMeta? 2:spec:LeaseSpec?",
@@ -403,6 +445,7 @@ export const MESSAGES: Readonly<Record<string, Readonly<Record<string, string>>>
   "meta.v1": {
     Condition: "1:type:s 2:status:s 3:observedGeneration:l? 4:lastTransitionTime:Time 5:reason:s 6:message:s",
     DeleteOptions: "1:gracePeriodSeconds:l*? 2:preconditions:Preconditions*? 3:orphanDependents:b*? 4:propagationPolicy:s*? 5:dryRun:[]s? 6:ignoreStoreReadErrorWithClusterBreakingPotential:b*?",
+    FieldSelectorRequirement: "1:key:s 2:operator:s 3:values:[]s?",
     LabelSelector: "1:matchLabels:{}s? 2:matchExpressions:[]LabelSelectorRequirement?",
     LabelSelectorRequirement: "1:key:s 2:operator:s 3:values:[]s?",
     ListMeta: "1:selfLink:s? 2:resourceVersion:s? 3:continue:s? 4:remainingItemCount:l*? 5:shardInfo:ShardInfo*?",
@@ -485,3 +528,6 @@ export const MESSAGES: Readonly<Record<string, Readonly<Record<string, string>>>
     StorageClassList: "1:metadata:meta.v1.ListMeta? 2:items:[]StorageClass",
   },
 };
+
+/** Messages that stand for a Go []string: JSON is the array of their field 1. */
+export const STRING_LISTS: readonly string[] = ["authentication.v1.AttestationValue","authentication.v1.ExtraValue","authorization.v1.ExtraValue","certificates.v1.ExtraValue"];

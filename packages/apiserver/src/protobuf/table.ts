@@ -1,7 +1,7 @@
 // Book 1.6.1 and 11.2: the protobuf field table read into lookups — for each built-in message (by its
 // schema component name), which field number carries which JSON property, of what type.
 import { internalError } from "@corekube/api";
-import { MESSAGES, PACKAGES } from "./fields.generated.js";
+import { MESSAGES, PACKAGES, STRING_LISTS } from "./fields.generated.js";
 
 /** Protobuf scalar types as the table spells them: string, int32, int64, bool, double, bytes. */
 export type ScalarType = "s" | "i" | "l" | "b" | "d" | "y";
@@ -36,6 +36,7 @@ const SCALARS = new Set<string>(["s", "i", "l", "b", "d", "y"]);
 const FIELD = /^(\d+):([^:]*):(\[\]|\{\})?([A-Za-z0-9.]+?)([*?~^]*)$/;
 
 let messages: Map<string, MessageDef> | undefined;
+let stringLists: Set<string> | undefined;
 let byShortName: Map<string, string[]> | undefined;
 
 function parseField(token: string, pkg: string, owner: string): FieldDef {
@@ -97,6 +98,17 @@ export function messageDef(name: string): MessageDef | undefined {
 export function messagesNamed(kind: string): readonly string[] {
   load();
   return byShortName?.get(kind) ?? [];
+}
+
+/** Whether a message stands for a Go []string (JSON: the array of its field 1 strings). */
+export function isStringList(name: string): boolean {
+  stringLists ??= new Set(
+    STRING_LISTS.map((ref) => {
+      const dot = ref.lastIndexOf(".");
+      return `${PACKAGES[ref.slice(0, dot)] ?? ref.slice(0, dot)}.${ref.slice(dot + 1)}`;
+    }),
+  );
+  return stringLists.has(name);
 }
 
 /** Every message in the table, by component name. */

@@ -481,8 +481,9 @@ export class ResourceStore {
     // (scale, binding, finalize) change exactly what their handler changed.
     if (sub === "" && this.def.subresources?.status) next.status = clone(old.status);
     this.def.strategy.defaults?.(next);
-    if (!isDeepStrictEqual(specPart(next), specPart(old))) m.generation = (om.generation ?? 1) + 1;
     if (sub === "") this.def.strategy.prepareForUpdate?.(next, old, ctx);
+    // Compared after preparation: fields the strategy restores (a Service's clusterIP) are no change.
+    if (!isDeepStrictEqual(specPart(next), specPart(old))) m.generation = (om.generation ?? 1) + 1;
     return next;
   }
 

@@ -91,7 +91,7 @@ export interface TableColumn {
 }
 
 export interface TableConvertor {
-  /** The columns after NAME... in order, INCLUDING the leading Name column. */
+  /** Every column in order, including the Name column (format "name"; usually first, last for Events). */
   columns: TableColumn[];
   /** One cell per column, in the same order. */
   cells(obj: KubeObject, now: Date): unknown[];

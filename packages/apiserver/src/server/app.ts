@@ -9,10 +9,9 @@ import {
   internalError,
   isStatusError,
   methodNotSupported,
-  notFound,
   requestEntityTooLarge,
+  StatusError,
   type Status,
-  type StatusError,
 } from "@corekube/api";
 import type { Authenticator } from "../auth/authenticator.js";
 import { resolveUser } from "../auth/anonymous.js";
@@ -112,6 +111,61 @@ function statusBody(e: StatusError): Status {
   return e.status;
 }
 
+/** 405 as kube-apiserver's router gives it: the path exists, but not for this HTTP method. */
+export function methodNotAllowed(): StatusError {
+  return new StatusError({
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message: "the server does not allow this method on the requested resource",
+    reason: "MethodNotAllowed",
+    details: {},
+    code: 405,
+  });
+}
+
+/** 404 for a path that names nothing (kube-apiserver's router wording). */
+function noSuchPath(): StatusError {
+  return failure(404, "NotFound", "the server could not find the requested resource", {});
+}
+
+/** A Status answer written straight onto a socket whose HTTP request could not even be parsed. */
+export function clientErrorResponse(err: { code?: string }): string {
+  const se =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? failure(431, "", "the request's headers are larger than the server accepts")
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? failure(408, "Timeout", "Timeout: the request was not received in time")
+        : badRequest(`the request is not valid HTTP${err.code ? ` (${err.code})` : ""}`);
+  const body = JSON.stringify(se.status);
+  const text = se.code === 431 ? "Request Header Fields Too Large" : se.code === 408 ? "Request Timeout" : "Bad Request";
+  return `HTTP/1.1 ${se.code} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+const MAX_WARNING_TEXT = 1024;
+const MAX_WARNING_HEADER = 4096;
+
+/**
+ * The Warning header for a request's warnings ("299 - \"text\"", comma-separated). The text may
+ * quote what the client sent (an unknown field's name): control characters go, the UTF-8 bytes go
+ * out as they are (Node wants them as latin1 code units), long texts are cut, and warnings past
+ * 4 KiB are dropped — a header Node could not write would turn the answer into a 500.
+ */
+export function warningHeader(warnings: readonly string[]): string | undefined {
+  const parts: string[] = [];
+  let size = 0;
+  for (const w of new Set(warnings)) {
+    let text = w.replace(/[\u0000-\u001f\u007f]/g, " ");
+    if (text.length > MAX_WARNING_TEXT) text = `${text.slice(0, MAX_WARNING_TEXT)}...`;
+    const value = Buffer.from(`299 - "${text.replace(/["\\]/g, (c) => `\\${c}`)}"`, "utf8").toString("latin1");
+    if (size + value.length + 2 > MAX_WARNING_HEADER) break;
+    parts.push(value);
+    size += value.length + 2;
+  }
+  return parts.length ? parts.join(", ") : undefined;
+}
+
 export function toStatusError(err: unknown): StatusError {
   if (isStatusError(err)) return err;
   const e = err as { code?: string; statusCode?: number; message?: string };
@@ -132,6 +186,16 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: true,
     routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true, maxParamLength: 10_000 },
+    // A path with bad %-escapes never reaches the routes; answer it with a Status all the same.
+    frameworkErrors: (err: Error, _req: FastifyRequest, reply: FastifyReply) => {
+      const se = badRequest(err.message);
+      void reply.code(400).type("application/json").send(JSON.stringify(se.status));
+    },
+    clientErrorHandler: (err: Error & { code?: string }, socket: Duplex) => {
+      if (err.code === "ECONNRESET" || socket.destroyed) return;
+      if (socket.writable) socket.write(clientErrorResponse(err));
+      socket.destroy(err);
+    },
   } as never) as unknown as FastifyInstance;
   const handlers = new ResourceHandlers(opts.registry);
 
@@ -145,8 +209,7 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
     void reply.code(se.code).type("application/json").send(statusBody(se));
   });
   app.setNotFoundHandler((req, reply) => {
-    const se = failure(404, "NotFound", "the server could not find the requested resource", {});
-    void reply.code(404).type("application/json").send(statusBody(se));
+    void reply.code(404).type("application/json").send(statusBody(noSuchPath()));
     void req;
   });
 
@@ -169,8 +232,8 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   app.addHook("onSend", async (req, reply, payload) => {
-    const ctx = (req as FastifyRequest & { ctxWarnings?: string[] }).ctxWarnings;
-    if (ctx?.length) reply.header("Warning", ctx.map((w) => `299 - ${JSON.stringify(w)}`).join(", "));
+    const header = warningHeader((req as FastifyRequest & { ctxWarnings?: string[] }).ctxWarnings ?? []);
+    if (header) reply.header("Warning", header);
     return payload;
   });
 
@@ -274,20 +337,16 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
       const pods = opts.registry.get("", "v1", "pods");
       if (pods) return send(reply, await handleBinding(pods, areq, ""), ctx);
     }
-    if (!store) {
-      throw failure(404, "NotFound", `the server could not find the requested resource`, {});
-    }
+    if (!store) throw noSuchPath();
     const def = store.def;
-    if (def.namespaced && info.name && !info.namespace && !(def.group === "" && def.resource === "namespaces"))
-      throw failure(404, "NotFound", `the server could not find the requested resource`, {});
-    if (!def.namespaced && info.namespace && !(def.group === "" && def.resource === "namespaces"))
-      throw failure(404, "NotFound", `the server could not find the requested resource`, {});
+    if (def.namespaced && info.name && !info.namespace && !(def.group === "" && def.resource === "namespaces")) throw noSuchPath();
+    if (!def.namespaced && info.namespace && !(def.group === "" && def.resource === "namespaces")) throw noSuchPath();
     const res = await resource(store, areq, req, reply);
     if (res) return send(reply, res, ctx);
   };
 
   const send = (reply: FastifyReply, r: ApiResponse, ctx: RequestContext) => {
-    if (ctx.warnings.length) reply.header("Warning", ctx.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(", "));
+    void ctx; // its warnings go out in the onSend hook
     return reply.code(r.code).type(r.contentType ?? "application/json").send(JSON.stringify(r.body));
   };
 
@@ -295,15 +354,17 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
     const { info } = areq;
     const def = store.def;
     const verbs = def.verbs;
+    // A verb the resource lacks has no route in kube-apiserver: 405 from the router (404 when
+    // nothing at all is served at the path), except watch, which the list handler refuses itself.
     const allowed = (v: string) => !verbs || verbs.includes(v as never);
     const sub = info.subresource;
     if (sub === "") {
       switch (info.verb) {
         case "get":
-          if (!allowed("get")) throw methodNotSupported(def, "get");
+          if (!allowed("get")) throw methodNotAllowed();
           return handlers.get(store, areq);
         case "list":
-          if (!allowed("list")) throw methodNotSupported(def, "list");
+          if (!allowed("list")) throw methodNotAllowed();
           return handlers.list(store, areq);
         case "watch": {
           if (!allowed("watch")) throw methodNotSupported(def, "watch");
@@ -311,43 +372,47 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
           return undefined;
         }
         case "create":
-          if (info.name) throw methodNotSupported(def, "create");
-          if (!allowed("create")) throw methodNotSupported(def, "create");
+          // POST to an object's own path: only collections take POST.
+          if (info.name || !allowed("create")) throw methodNotAllowed();
           return handlers.create(store, areq);
         case "update":
-          if (!allowed("update")) throw methodNotSupported(def, "update");
+          // PUT and PATCH name one object; a collection has neither.
+          if (!info.name || !allowed("update")) throw methodNotAllowed();
           return handlers.update(store, areq);
         case "patch":
-          if (!allowed("patch")) throw methodNotSupported(def, "patch");
+          if (!info.name || !allowed("patch")) throw methodNotAllowed();
           return handlers.patch(store, areq);
         case "delete":
-          if (!allowed("delete")) throw methodNotSupported(def, "delete");
+          if (!allowed("delete")) throw methodNotAllowed();
           return handlers.delete(store, areq);
         case "deletecollection":
-          if (!allowed("deletecollection")) throw methodNotSupported(def, "deletecollection");
+          if (!allowed("deletecollection")) throw methodNotAllowed();
           return handlers.deleteCollection(store, areq);
         default:
-          throw methodNotSupported(def, info.verb);
+          throw methodNotAllowed();
       }
     }
     if (sub === "status" && def.subresources?.status) {
-      if (req.method === "GET") return handlers.get(store, areq);
+      if (req.method === "GET" || req.method === "HEAD") return handlers.get(store, areq);
       if (req.method === "PUT") return handlers.update(store, areq);
       if (req.method === "PATCH") return handlers.patch(store, areq);
-      throw methodNotSupported({ group: def.group, resource: `${def.resource}/status` }, req.method.toLowerCase());
+      throw methodNotAllowed();
     }
-    if (sub === "scale" && def.subresources?.scale) return handleScale(store, areq);
+    if (sub === "scale" && def.subresources?.scale) {
+      if (!["GET", "HEAD", "PUT", "PATCH"].includes(req.method)) throw methodNotAllowed();
+      return handleScale(store, areq);
+    }
     const isPods = def.group === "" && def.resource === "pods";
     if (isPods && sub === "binding") {
-      if (req.method !== "POST") throw methodNotSupported({ group: "", resource: "pods/binding" }, req.method.toLowerCase());
+      if (req.method !== "POST") throw methodNotAllowed();
       return handleBinding(store, areq, info.name);
     }
     if (isPods && sub === "eviction") {
-      if (req.method !== "POST") throw methodNotSupported({ group: "", resource: "pods/eviction" }, req.method.toLowerCase());
+      if (req.method !== "POST") throw methodNotAllowed();
       return handleEviction(opts.registry, store, areq);
     }
     if (isPods && sub === "log") {
-      if (req.method !== "GET") throw methodNotSupported({ group: "", resource: "pods/log" }, req.method.toLowerCase());
+      if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed();
       if (!opts.podProxy) throw failure(503, "ServiceUnavailable", "pod logs are not available: no kubelet proxy is configured");
       reply.hijack();
       await opts.podProxy.logs(areq, reply.raw).catch((e) => writeRawError(reply.raw, toStatusError(e)));
@@ -364,10 +429,10 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
       );
     }
     if (def.group === "" && def.resource === "namespaces" && sub === "finalize") {
-      if (req.method !== "PUT") throw methodNotSupported({ group: "", resource: "namespaces/finalize" }, req.method.toLowerCase());
+      if (req.method !== "PUT") throw methodNotAllowed();
       return handleFinalize(store, areq);
     }
-    throw notFound({ group: def.group, resource: `${def.resource}/${sub}` }, info.name);
+    throw noSuchPath();
   };
 
   const watch = async (store: ResourceStore, areq: ApiRequest, req: FastifyRequest, reply: FastifyReply) => {
@@ -385,6 +450,8 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
     if (timeoutRaw !== null && timeoutRaw !== "") {
       timeoutSeconds = Number(timeoutRaw);
       if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0) throw badRequest(`timeoutSeconds must be a non-negative integer, got "${timeoutRaw}"`);
+      // Past 2^31 ms a Node timer fires at once; a day is longer than any client waits anyway.
+      timeoutSeconds = Math.min(timeoutSeconds, 86_400);
     }
     const table = wantsTable(req.headers.accept);
     const include = includeOf(query);
@@ -405,7 +472,7 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
   };
 
   const discoveryFor = async (req: FastifyRequest, reply: FastifyReply, info: RequestInfo) => {
-    if (req.method !== "GET") throw failure(405, "MethodNotAllowed", `${req.method} is not supported on discovery documents`);
+    if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed();
     if (info.apiPrefix === "api" && info.version) {
       const list = apiResourceList(opts.registry, "", info.version);
       if (list) return json(reply, 200, list);
@@ -416,7 +483,7 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
       const g = opts.registry.groups().find((x) => x.group === info.group);
       if (g) return json(reply, 200, { kind: "APIGroup", apiVersion: "v1", ...apiGroup(g.group, g.versions) });
     }
-    throw failure(404, "NotFound", "the server could not find the requested resource", {});
+    throw noSuchPath();
   };
 
   app.route({ method: ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"], url: "/api/*", handler: dispatch });

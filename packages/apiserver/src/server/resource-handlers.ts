@@ -14,7 +14,7 @@ import {
 } from "@corekube/api";
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, patchTypeOf } from "../patch/index.js";
 import { serverSideApply } from "../patch/apply/index.js";
-import { unknownFields } from "../schema/strict.js";
+import { prune } from "../schema/strict.js";
 import type { ResourceStore, DeleteOptions, FieldValidation, ListOptions } from "../registry/store.js";
 import type { KubeObject, RequestContext, ResourceDef } from "../registry/types.js";
 import type { ApiRegistry } from "./api-registry.js";
@@ -97,18 +97,35 @@ function fieldManagerOf(query: URLSearchParams): string | undefined {
 export class ResourceHandlers {
   constructor(private readonly registry: ApiRegistry) {}
 
-  /** Strict/Warn/Ignore handling of unknown and duplicate fields (custom resources are pruned). */
+  /**
+   * Strict/Warn/Ignore handling of unknown and duplicate fields. Unknown fields never reach storage:
+   * Strict refuses the request, Warn drops them with a warning, Ignore drops them silently (as the
+   * typed decoding of kube-apiserver does).
+   */
   checkFields(def: ResourceDef, obj: unknown, decoded: DecodedBody | undefined, mode: FieldValidation, ctx: RequestContext): void {
+    const schema = def.schemaName ? this.registry.resolver.get(def.schemaName) : undefined;
+    const unknown = schema && obj && typeof obj === "object" ? prune(obj, schema, this.registry.resolver) : [];
     if (mode === "Ignore") return;
     const problems: string[] = [];
     for (const d of decoded?.duplicateFields ?? []) problems.push(`duplicate field "${d}"`);
-    const schema = def.schemaName ? this.registry.resolver.get(def.schemaName) : undefined;
-    if (schema && obj && typeof obj === "object") {
-      for (const f of unknownFields(obj, schema, this.registry.resolver)) problems.push(`unknown field "${f}"`);
-    }
+    for (const f of unknown) problems.push(`unknown field "${f}"`);
     if (problems.length === 0) return;
     if (mode === "Strict") throw badRequest(`strict decoding error: ${problems.join(", ")}`);
     ctx.warnings.push(...problems);
+  }
+
+  /**
+   * A written CRD is served once our cache has seen the write (the registry adds its resources
+   * from the cache's events). Waiting for that here means a client that reads "Established" in
+   * the reply can use the new resource in its very next request.
+   */
+  private async settled(store: ResourceStore, req: ApiRequest, obj: KubeObject): Promise<void> {
+    if (req.ctx.dryRun || store.def.group !== "apiextensions.k8s.io" || store.def.resource !== "customresourcedefinitions") return;
+    const rv = Number(obj.metadata.resourceVersion);
+    if (!Number.isSafeInteger(rv) || rv <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([store.cache.waitFor(rv), new Promise<void>((r) => (timer = setTimeout(r, 5_000)))]);
+    clearTimeout(timer);
   }
 
   async get(store: ResourceStore, req: ApiRequest): Promise<ApiResponse> {
@@ -169,6 +186,7 @@ export class ResourceHandlers {
     if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw badRequest("the body must be a JSON or YAML object");
     this.checkFields(store.def, obj, decoded, fieldValidationOf(req.query), req.ctx);
     const created = await store.create(req.ctx, obj, { fieldManager: fieldManagerOf(req.query) });
+    await this.settled(store, req, created);
     return this.render(store.def, req, created, 201);
   }
 
@@ -185,6 +203,7 @@ export class ResourceHandlers {
       createIfMissing: store.def.strategy.allowCreateOnUpdate ?? false,
       fieldManager: fieldManagerOf(req.query),
     });
+    await this.settled(store, req, r.obj);
     return this.render(store.def, req, r.obj, r.created ? 201 : 200);
   }
 
@@ -223,6 +242,7 @@ export class ResourceHandlers {
         },
         { subresource: sub, createIfMissing: sub === "", fieldManager: manager, manager: false },
       );
+      await this.settled(store, req, r.obj);
       return this.render(def, req, r.obj, r.created ? 201 : 200);
     }
 
@@ -240,11 +260,12 @@ export class ResourceHandlers {
         if (type === "json") next = applyJsonPatch(cur, patchDoc);
         else if (type === "merge") next = applyMergePatch(cur, patchDoc);
         else next = applyStrategicMergePatch(cur, patchDoc, schema, resolver);
-        if (mode !== "Ignore" && type !== "json") this.checkFields(def, next, { value: next, duplicateFields: decoded.duplicateFields }, mode, req.ctx);
+        this.checkFields(def, next, { value: next, duplicateFields: type === "json" ? [] : decoded.duplicateFields }, mode, req.ctx);
         return next as KubeObject;
       },
       { subresource: sub, createIfMissing: false, fieldManager: manager },
     );
+    await this.settled(store, req, r.obj);
     return this.render(def, req, r.obj);
   }
 
