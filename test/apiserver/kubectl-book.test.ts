@@ -94,6 +94,8 @@ const apiDeployment = (replicas: number) => `apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: api
+  labels:
+    app: api
 spec:
   replicas: ${replicas}
   selector:
@@ -274,7 +276,7 @@ interface Deployment {
     });
     afterAll(() => k?.cleanup());
 
-    const getJson = async <T>(args: string[]): Promise<T> => JSON.parse(await k.ok(["get", ...args, "-o", "json"])) as T;
+    const getJson = async <T>(args: string[]): Promise<T> => JSON.parse(await k.ok(["get", ...args, "-o", "json", "--show-managed-fields"])) as T;
     const deployment = (name: string) => getJson<Deployment>(["deployment", name, ...n]);
     const apply = (manifest: string, extra: string[] = []) => k.run(["apply", "-f", "-", ...n, ...extra], { input: manifest });
 

@@ -14,9 +14,15 @@ export interface WatchParams {
   timeoutSeconds?: number;
   /** Renders one event's object (plain object or a one-row Table); `first` = first event sent. */
   render?: (obj: KubeObject, first: boolean) => unknown;
-  /** The cache key for memoized plain serialization; undefined when render is per watcher. */
+  /** How often to send a BOOKMARK when allowBookmarks (default watchDefaults.bookmarkIntervalMs). */
   bookmarkIntervalMs?: number;
 }
+
+/**
+ * Server-wide watch settings: how often a watch that allows bookmarks gets one (kube-apiserver
+ * sends them about once a minute; tests shorten this).
+ */
+export const watchDefaults = { bookmarkIntervalMs: 30_000 };
 
 /** Buffered bytes past which a watcher is considered stuck and is closed (clients re-watch). */
 const MAX_BUFFERED = 32 * 1024 * 1024;
@@ -106,5 +112,5 @@ export async function serveWatch(store: ResourceStore, res: ServerResponse, p: W
     const obj = { kind: store.def.kind, apiVersion: store.apiVersion, metadata: { resourceVersion: String(store.cache.rev) } };
     res.write(JSON.stringify({ type: "BOOKMARK", object: obj }) + "\n");
   };
-  if (p.allowBookmarks) bookmarks = setInterval(bookmark, p.bookmarkIntervalMs ?? 30_000);
+  if (p.allowBookmarks) bookmarks = setInterval(bookmark, p.bookmarkIntervalMs ?? watchDefaults.bookmarkIntervalMs);
 }
