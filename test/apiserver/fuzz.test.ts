@@ -4,6 +4,7 @@
 //
 // Reproduce: APISERVER_FUZZ_SEED=<seed> (printed at the start); APISERVER_FUZZ_REQUESTS=<n> for a
 // longer hunt; APISERVER_FUZZ_ONLY=<i,j,...> sends only those requests (each is built from seed and i).
+import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Agent, request } from "undici";
 import { seededRandom } from "@corekube/kv/raft/testing";
@@ -282,6 +283,8 @@ interface FuzzRequest {
   headers: Record<string, string>;
   body?: string | Buffer;
   watch: boolean;
+  /** What sort of request it is (for the time summary). */
+  sort: string;
 }
 
 /** Things the server handed out earlier that later requests can reuse. */
@@ -335,7 +338,7 @@ function query(r: Rng, method: string): { q: URLSearchParams; watch: boolean } {
         q.append("resourceVersionMatch", pick(r, ["Exact", "NotOlderThan", "garbage", ""]));
         break;
       case 4:
-        if (method === "GET") q.append("watch", pick(r, ["true", "1", "false", "garbage", "True"]));
+        if (method === "GET") q.append("watch", pick(r, ["true", "false", "garbage", "0", "True"]));
         break;
       case 5:
         q.append("labelSelector", labelSelector(r));
@@ -395,7 +398,8 @@ function query(r: Rng, method: string): { q: URLSearchParams; watch: boolean } {
 
 function seg(r: Rng, s: string): string {
   if (chance(r, 0.02)) return pick(r, ["%zz", "%", "%E0%A4%A", "%00", "%2F", "%2e%2e", "..", "."]);
-  return encodeURIComponent(s);
+  // Lone surrogates have no UTF-8 form; their replacement character goes out instead.
+  return [...Buffer.from(s, "utf8")].map((b) => (/[A-Za-z0-9\-_.~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`)).join("");
 }
 
 function namespaceFor(r: Rng): string {
@@ -410,7 +414,7 @@ function objectBody(r: Rng, resource: string, name: string, ns: string | undefin
   let obj: Json = sampleFor(SAMPLES[resource] || chance(r, 0.5) ? resource : pick(r, Object.keys(SAMPLES)), name, ns);
   const mutations = pick(r, [0, 0, 1, 1, 2, 3, 6]);
   for (let k = 0; k < mutations; k++) obj = mutate(r, obj);
-  if (chance(r, 0.02)) (obj as Record<string, Json>).huge = "x".repeat(pick(r, [300_000, 1_500_000, 3_200_000]));
+  if (chance(r, 0.02) && obj !== null && typeof obj === "object" && !Array.isArray(obj)) obj.huge = "x".repeat(pick(r, [300_000, 1_500_000, 3_200_000]));
   const yaml = chance(r, 0.15);
   let text = yaml ? `---${toYaml(obj)}\n` : serialize(obj);
   if (chance(r, 0.08)) {
@@ -496,7 +500,7 @@ function resourcePath(r: Rng, res: Resource, withName: boolean): { path: string;
   const ns = res.namespaced || chance(r, 0.05) ? namespaceFor(r) : undefined;
   const name = withName ? nameFor(r) : undefined;
   let p = res.prefix;
-  if (chance(r, 0.03)) p += "/watch";
+  if (chance(r, 0.01)) p += "/watch";
   if (ns !== undefined) p += `/namespaces/${seg(r, ns)}`;
   p += `/${res.name}`;
   if (name !== undefined) p += `/${seg(r, name)}`;
@@ -515,9 +519,10 @@ function build(i: number, resources: Resource[]): FuzzRequest {
   let body: string | Buffer | undefined;
   let q: URLSearchParams;
   let watch = false;
+  let sort: string;
   const kind = r();
   if (kind < 0.3) {
-    // create
+    sort = "create";
     method = "POST";
     const where = resourcePath(r, res, chance(r, 0.05));
     path = where.path;
@@ -528,6 +533,7 @@ function build(i: number, resources: Resource[]): FuzzRequest {
     headers["content-type"] = b.type;
     ({ q } = query(r, method));
   } else if (kind < 0.4) {
+    sort = "update";
     method = "PUT";
     const where = resourcePath(r, res, chance(r, 0.95));
     path = where.path;
@@ -537,6 +543,7 @@ function build(i: number, resources: Resource[]): FuzzRequest {
     ({ q } = query(r, method));
     if (res.subresources.length && chance(r, 0.3)) path += `/${pick(r, res.subresources)}`;
   } else if (kind < 0.55) {
+    sort = "patch";
     method = "PATCH";
     const where = resourcePath(r, res, chance(r, 0.95));
     path = where.path;
@@ -546,13 +553,15 @@ function build(i: number, resources: Resource[]): FuzzRequest {
     ({ q } = query(r, method));
     if (type.startsWith("application/apply-patch") && chance(r, 0.8)) q.set("fieldManager", "fuzz");
     if (res.subresources.length && chance(r, 0.3)) path += `/${pick(r, res.subresources)}`;
-  } else if (kind < 0.75) {
+  } else if (kind < 0.76) {
+    sort = "read";
     method = chance(r, 0.95) ? "GET" : "HEAD";
     const where = resourcePath(r, res, chance(r, 0.4));
     path = where.path;
     ({ q, watch } = query(r, method));
     if (where.name && res.subresources.length && chance(r, 0.2)) path += `/${pick(r, res.subresources)}`;
-  } else if (kind < 0.78) {
+  } else if (kind < 0.77) {
+    sort = "watch";
     method = "GET";
     const where = resourcePath(r, res, chance(r, 0.2));
     path = where.path;
@@ -561,6 +570,7 @@ function build(i: number, resources: Resource[]): FuzzRequest {
     if (chance(r, 0.5)) q.set("resourceVersion", pick(r, [...seen.rvs, "0", "1"]));
     watch = true;
   } else if (kind < 0.86) {
+    sort = "delete";
     method = "DELETE";
     const collection = chance(r, 0.1) && res.name !== "namespaces"; // see the report: no deletecollection of namespaces
     const where = resourcePath(r, res, !collection);
@@ -570,7 +580,7 @@ function build(i: number, resources: Resource[]): FuzzRequest {
     if (body) headers["content-type"] = pick(r, ["application/json", "application/json", "application/yaml", "text/plain"]);
     ({ q } = query(r, method));
   } else if (kind < 0.92) {
-    // pod and namespace subresources
+    sort = "subresource";
     const sub = pick(r, ["binding", "eviction", "log", "exec", "attach", "portforward", "proxy", "status", "finalize", "scale", "garbage", "ephemeralcontainers"]);
     method = pick(r, ["GET", "POST", "PUT", "PATCH", "DELETE"]);
     const isNs = sub === "finalize";
@@ -587,6 +597,7 @@ function build(i: number, resources: Resource[]): FuzzRequest {
     }
     ({ q } = query(r, method));
   } else if (kind < 0.96) {
+    sort = "non-resource";
     method = pick(r, ["GET", "GET", "GET", "HEAD", "POST", "DELETE"]);
     path = pick(r, ["/healthz", "/livez", "/readyz", "/readyz/etcd", "/readyz/informer-sync", "/healthz/garbage", "/livez/ping", "/version", "/metrics", "/openapi/v2", "/openapi/v3", "/openapi/v3/api/v1", "/openapi/v3/apis/apps/v1", "/openapi/v3/apis/nope/v1", "/", "/garbage", "//api//v1", "/api", "/apis", "/api/v1", "/apis/apps", "/apis/apps/v1", "/apis/nope", "/api/v2", "/apis/apps/v9", "/api/v1/../../etc/passwd", "/apis/fuzz.example.com/v1"]);
     if (method !== "GET" && method !== "HEAD" && chance(r, 0.5)) {
@@ -596,7 +607,7 @@ function build(i: number, resources: Resource[]): FuzzRequest {
     ({ q } = query(r, method));
     if (chance(r, 0.3)) headers.accept = pick(r, ["application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList", "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json", "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"]);
   } else {
-    // chaos: any method, any path, any body
+    sort = "chaos";
     method = pick(r, ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "PROPFIND", "SEARCH", "PURGE", "LOCK", "FOO"]);
     const parts = Array.from({ length: int(r, 0, 8) }, () => seg(r, pick(r, ["api", "apis", "v1", "namespaces", NS, "pods", "f0", "status", "watch", "apps", "deployments", str(r).slice(0, 40)])));
     path = `/${parts.join("/")}`;
@@ -613,7 +624,7 @@ function build(i: number, resources: Resource[]): FuzzRequest {
     watch = true;
   }
   const qs = q.toString();
-  return { i, method, path: qs ? `${path}?${qs}` : path, headers, body, watch };
+  return { i, method, path: qs ? `${path}?${qs}` : path, headers, body, watch, sort };
 }
 
 // ------------------------------------------------------------------------------------ checking answers
@@ -660,7 +671,13 @@ function check(f: FuzzRequest, status: number, type: string, text: string): stri
   }
   if (status >= 500) return `server error ${status}`;
   if (f.method === "HEAD" || !isJson || status === 204) return undefined;
-  if (f.watch && status === 200 && !text.trimStart().startsWith("{\"kind\"")) {
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  // A watch answers with one JSON event per line (the server decides what is a watch).
+  if (parsed === undefined && f.watch && status === 200) {
     for (const line of text.split("\n")) {
       if (line.trim() === "") continue;
       let ev: { type?: string; object?: { code?: number; reason?: string; message?: string } };
@@ -679,11 +696,7 @@ function check(f: FuzzRequest, status: number, type: string, text: string): stri
     }
     return undefined;
   }
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return "2xx answer is not JSON";
-  }
+  if (parsed === undefined) return "2xx answer is not JSON";
   const md = (parsed as { metadata?: { continue?: string; resourceVersion?: string } }).metadata;
   if (md?.continue && seen.continues.length < 200) seen.continues.push(md.continue);
   if (md?.resourceVersion && seen.rvs.length < 200) seen.rvs.push(md.resourceVersion);
@@ -759,6 +772,7 @@ describe("apiserver fuzz", () => {
     const indices = ONLY ?? Array.from({ length: REQUESTS }, (_, i) => i);
     const problems: Problem[] = [];
     const codes = new Map<number, number>();
+    const time = new Map<string, number>();
     let skipped = 0;
     let next = 0;
     const worker = async () => {
@@ -766,6 +780,7 @@ describe("apiserver fuzz", () => {
         const k = next++;
         if (k >= indices.length) return;
         const f = build(indices[k]!, resources);
+        const t0 = performance.now();
         try {
           const r = await request(cp.url + f.path, {
             method: f.method as never,
@@ -776,6 +791,7 @@ describe("apiserver fuzz", () => {
             bodyTimeout: 20_000,
           });
           const text = await r.body.text();
+          time.set(f.sort, (time.get(f.sort) ?? 0) + performance.now() - t0);
           codes.set(r.statusCode, (codes.get(r.statusCode) ?? 0) + 1);
           const type = String(r.headers["content-type"] ?? "");
           const bad = check(f, r.statusCode, type, text);
@@ -795,6 +811,8 @@ describe("apiserver fuzz", () => {
     const seconds = (Date.now() - started) / 1000;
     const summary = [...codes.entries()].sort((a, b) => a[0] - b[0]).map(([c, n]) => `${c}×${n}`).join(" ");
     console.log(`apiserver fuzz: ${indices.length} requests in ${seconds.toFixed(1)} s (${skipped} refused by the client); answers ${summary}`);
+    console.log(`apiserver fuzz: seconds spent waiting, by sort: ${[...time.entries()].map(([k, ms]) => `${k} ${(ms / 1000).toFixed(1)}`).join(", ")}`);
+    if (process.env.APISERVER_FUZZ_OUT) writeFileSync(process.env.APISERVER_FUZZ_OUT, JSON.stringify(problems, null, 1));
     if (problems.length) console.log(`apiserver fuzz: seed ${SEED}, ${problems.length} problems; first ones:\n${problems.slice(0, 15).map((p) => JSON.stringify(p)).join("\n")}`);
     expect(problems.slice(0, 10)).toEqual([]);
     expect(skipped).toBeLessThan(indices.length / 20);

@@ -230,7 +230,7 @@ function table(out: string): Record<string, string>[] {
 const headerOf = (out: string) => out.split("\n")[0]!.trim().split(/\s+/);
 
 interface Deployment {
-  metadata: { name: string; generation: number; resourceVersion: string; labels?: Record<string, string>; annotations?: Record<string, string>; managedFields?: { manager: string; operation: string }[] };
+  metadata: { name: string; generation: number; resourceVersion: string; labels?: Record<string, string>; annotations?: Record<string, string>; managedFields?: { manager: string; operation: string; fieldsV1?: Record<string, Record<string, unknown>> }[] };
   spec: {
     replicas: number;
     minReadySeconds?: number;
@@ -317,19 +317,27 @@ interface Deployment {
     it("server-side apply: a second field manager conflicts on .spec.replicas until it forces", async () => {
       expect(await apply(apiDeployment(2), ["--server-side"])).toMatchObject({ code: 0, stdout: "deployment.apps/api serverside-applied\n" });
 
-      const conflict = await apply(apiDeployment(5), ["--server-side", "--field-manager=autoscaler"]);
-      expect(conflict.code).not.toBe(0);
-      expect(conflict.stderr).toMatch(/Apply failed with 1 conflict: conflict with "kubectl".*: \.spec\.replicas/);
+      // An autoscaler applies only the field it cares about.
+      const replicasOnly = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  replicas: 5\n";
+      const conflict = await apply(replicasOnly, ["--server-side", "--field-manager=autoscaler"]);
+      expect(conflict.code).toBe(1);
+      expect(conflict.stderr).toMatch(/^error: Apply failed with 1 conflict: conflict with "kubectl"[^:]*: \.spec\.replicas$/m);
       expect(conflict.stderr).toContain("--force-conflicts");
       expect((await deployment("api")).spec.replicas).toBe(2);
 
-      expect(await apply(apiDeployment(5), ["--server-side", "--field-manager=autoscaler", "--force-conflicts"])).toMatchObject({ code: 0, stdout: "deployment.apps/api serverside-applied\n" });
+      expect(await apply(replicasOnly, ["--server-side", "--field-manager=autoscaler", "--force-conflicts"])).toMatchObject({ code: 0, stdout: "deployment.apps/api serverside-applied\n" });
       const d = await deployment("api");
       expect(d.spec.replicas).toBe(5);
-      expect(d.metadata.managedFields?.map((f) => `${f.manager}/${f.operation}`).sort()).toEqual(["autoscaler/Apply", "kubectl/Apply"]);
-      // kubectl lost .spec.replicas but still owns the image: changing only that goes through.
-      const owned = await apply(apiDeployment(5).replace("api:1.0", "api:1.1"), ["--server-side"]);
-      expect(owned.code).toBe(0);
+      // The field changed hands: kubectl no longer manages .spec.replicas, the autoscaler does.
+      const owned = Object.fromEntries((d.metadata.managedFields ?? []).map((f) => [`${f.manager}/${f.operation}`, Object.keys(f.fieldsV1?.["f:spec"] ?? {}).sort()]));
+      expect(owned).toEqual({ "kubectl/Apply": ["f:selector", "f:template"], "autoscaler/Apply": ["f:replicas"] });
+
+      // kubectl's next apply with its old replicas now conflicts the other way; one with the image only goes through.
+      const back = await apply(apiDeployment(2).replace("api:1.0", "api:1.1"), ["--server-side"]);
+      expect(back.code).toBe(1);
+      expect(back.stderr).toMatch(/conflict with "autoscaler"[^:]*: \.spec\.replicas$/m);
+      const imageOnly = apiDeployment(2).replace("api:1.0", "api:1.1").replace("  replicas: 2\n", "");
+      expect(await apply(imageOnly, ["--server-side"])).toMatchObject({ code: 0 });
       const d2 = await deployment("api");
       expect(d2.spec.template.spec.containers[0]!.image).toBe("registry.example/api:1.1");
       expect(d2.spec.replicas).toBe(5);
@@ -411,12 +419,13 @@ interface Deployment {
         expect(await k.ok(["scale", "deployment", "web", ...n, "--replicas=3"])).toBe("deployment.apps/web scaled\n");
         await w.waitFor(/\nweb +0\/3 /);
         await k.ok(["delete", "deployment", "api", ...n, "--wait=false"]);
-        // A deletion is a last row for api; no second header is printed.
+        // A deletion is printed as one last row for api.
         await w.waitFor(/\napi +0\/5 [^\n]*\n(.*\n)*api +0\/5 /);
       } finally {
-        const r = await w.stop();
-        expect(r.stdout.match(/NAME +READY/g)).toHaveLength(1);
+        await w.stop();
       }
+      // Every event came as a row of the same table: one header only.
+      expect(w.output().match(/NAME +READY/g)).toHaveLength(1);
     });
 
     it("get --raw reaches the health, version and discovery endpoints", async () => {

@@ -161,14 +161,22 @@ describeApiServer("reads", (t) => {
     expect((await t.api.get(`${base}/a`)).body.data).toEqual({ v: "2" });
   });
 
-  it("a list far in the future times out with 504", async () => {
+  it("a list or get far in the future times out with 504 (watch too), never hangs", async () => {
     const ns = await t.api.namespace();
+    await t.api.post(`/api/v1/namespaces/${ns}/configmaps`, configMap("now"));
     const future = (await t.api.revision()) + 1_000_000;
     const started = Date.now();
-    const r = await t.api.get(`/api/v1/namespaces/${ns}/configmaps?resourceVersion=${future}`);
-    expect(r.status).toBe(504);
-    expect(r.body.reason).toBe("Timeout");
+    const [list, get, watch] = await Promise.all([
+      t.api.get(`/api/v1/namespaces/${ns}/configmaps?resourceVersion=${future}`),
+      t.api.get(`/api/v1/namespaces/${ns}/configmaps/now?resourceVersion=${future}`),
+      t.api.get(`/api/v1/namespaces/${ns}/configmaps?watch=true&resourceVersion=${future}`),
+    ]);
+    expect(list.status).toBe(504);
+    expect(list.body.reason).toBe("Timeout");
+    expect(get.status).toBe(504);
+    expect(watch.text).toContain('"code":504');
     expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await t.api.get(`/api/v1/namespaces/${ns}/configmaps/now?resourceVersion=x`)).status).toBe(400);
   });
 
   it("Table output for list and get (includeObject None/Metadata/Object), and the default columns", async () => {

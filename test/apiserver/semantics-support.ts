@@ -82,6 +82,8 @@ export interface Api {
   revision(): Promise<number>;
   /** Compacts storage up to rev through etcd's JSON API. */
   compact(rev: number): Promise<void>;
+  /** Stops the API server and starts a fresh one (new caches) on the same storage. */
+  restart(): Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -105,11 +107,14 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 10_000
 
 let nsSeq = 0;
 
-function makeApi(server: RunningApiServer, storageEndpoint: string, backend: Backend, agent: Agent): Api {
-  const url = server.url;
+function makeApi(state: { server: RunningApiServer }, storageEndpoint: string, backend: Backend, agent: Agent, start: () => Promise<RunningApiServer>): Api {
   const api: Api = {
-    url,
-    server,
+    get url() {
+      return state.server.url;
+    },
+    get server() {
+      return state.server;
+    },
     storageEndpoint,
     backend,
     async call(method, path, opts = {}) {
@@ -120,7 +125,7 @@ function makeApi(server: RunningApiServer, storageEndpoint: string, backend: Bac
         headers["content-type"] = opts.type ?? (method === "PATCH" ? "application/merge-patch+json" : "application/json");
       }
       if (opts.accept) headers.accept = opts.accept;
-      const r = await request(url + path, { method: method as never, body, headers, dispatcher: agent, headersTimeout: 15_000, bodyTimeout: 15_000 });
+      const r = await request(api.url + path, { method: method as never, body, headers, dispatcher: agent, headersTimeout: 15_000, bodyTimeout: 15_000 });
       const text = await r.body.text();
       let parsed: unknown = text;
       try {
@@ -141,8 +146,12 @@ function makeApi(server: RunningApiServer, storageEndpoint: string, backend: Bac
       if (r.status !== 201) throw new Error(`creating namespace ${name}: ${r.status} ${r.text}`);
       return name;
     },
-    watch: (path, opts) => openWatch(url + path, agent, opts?.accept),
-    revision: () => server.storage.currentRevision(),
+    watch: (path, opts) => openWatch(api.url + path, agent, opts?.accept),
+    revision: () => state.server.storage.currentRevision(),
+    async restart() {
+      await state.server.close();
+      state.server = await start();
+    },
     async compact(rev) {
       const r = await request(`${storageEndpoint}/v3/kv/compaction`, {
         method: "POST",
@@ -232,30 +241,33 @@ export function describeApiServer(title: string, fn: (ctx: { readonly api: Api }
   describe.each(backends)(`%s: ${title}`, (backend) => {
     let api: Api | undefined;
     let storage: { stop(): Promise<void> } | undefined;
-    let server: RunningApiServer | undefined;
+    const state: { server?: RunningApiServer } = {};
     let stateDir: string | undefined;
     let agent: Agent | undefined;
     beforeAll(async () => {
       const st = backend === "kv" ? await startKv() : await startEtcd();
       storage = st;
-      stateDir = mkdtempSync(join(tmpdir(), "corekube-semantics-"));
-      server = await startApiServer({
-        etcdServers: st.endpoints,
-        stateDir,
-        securePort: await freePort(),
-        bindAddress: "127.0.0.1",
-        serviceClusterIpRange: SERVICE_CIDR,
-        serviceNodePortRange: `${NODE_PORTS.min}-${NODE_PORTS.max}`,
-        insecureHttp: true,
-        compactionIntervalMs: 0,
-        log: () => undefined,
-      });
+      const dir = (stateDir = mkdtempSync(join(tmpdir(), "corekube-semantics-")));
+      const start = async () =>
+        startApiServer({
+          etcdServers: st.endpoints,
+          stateDir: dir,
+          securePort: await freePort(),
+          bindAddress: "127.0.0.1",
+          serviceClusterIpRange: SERVICE_CIDR,
+          serviceNodePortRange: `${NODE_PORTS.min}-${NODE_PORTS.max}`,
+          insecureHttp: true,
+          compactionIntervalMs: 0,
+          log: () => undefined,
+        });
+      state.server = await start();
       agent = new Agent({ connections: 32 });
-      api = makeApi(server, st.endpoints[0]!, backend, agent);
+      api = makeApi(state as { server: RunningApiServer }, st.endpoints[0]!, backend, agent, start);
     }, 60_000);
     afterAll(async () => {
-      await agent?.close().catch(() => undefined);
-      await server?.close().catch(() => undefined);
+      // The server first: it ends every open watch; then the client side, without waiting for them.
+      await state.server?.close().catch(() => undefined);
+      await agent?.destroy().catch(() => undefined);
       await storage?.stop();
       if (stateDir) rmSync(stateDir, { recursive: true, force: true });
     }, 30_000);

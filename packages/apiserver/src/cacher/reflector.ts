@@ -32,14 +32,17 @@ export class Reflector {
     return ready;
   }
 
-  /** Makes the cache current with storage: waits until it has seen storage's present revision. */
-  async sync(rev?: number): Promise<void> {
+  /**
+   * Makes the cache current with storage: waits until it has seen storage's present revision (or
+   * rev). With timeoutMs, gives up after that long and returns false; true when caught up.
+   */
+  async sync(rev?: number, timeoutMs?: number): Promise<boolean> {
     const target = rev ?? (await this.storage.currentRevision());
-    if (this.cache.ready && this.cache.rev >= target) return;
+    if (this.cache.ready && this.cache.rev >= target) return true;
     this.requestProgress();
     const timer = setInterval(() => this.requestProgress(), 50);
     try {
-      await this.cache.waitFor(target);
+      return await this.cache.waitFor(target, timeoutMs);
     } finally {
       clearInterval(timer);
     }

@@ -110,6 +110,17 @@ describe("WatchCache", () => {
     expect(done).toBe(true);
   });
 
+  it("waitFor with a timeout answers false and forgets the waiter; true when reached in time", async () => {
+    const c = new WatchCache({ prefix: P });
+    c.replace([], 1);
+    expect(await c.waitFor(1_000_000, 20)).toBe(false);
+    // The forgotten waiter is not woken later, and a new one still works.
+    const p = c.waitFor(3, 5_000);
+    c.progress(3);
+    expect(await p).toBe(true);
+    expect(await c.waitFor(2, 10)).toBe(true);
+  });
+
   it("stops watchers that cannot keep up and on reload", () => {
     const c = new WatchCache({ prefix: P });
     c.replace([], 1);

@@ -147,10 +147,31 @@ export class WatchCache {
     }
   }
 
-  /** Resolves once the cache has seen everything up to rev. */
-  waitFor(rev: number): Promise<void> {
-    if (this.initialized && this.revision >= rev) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ rev, resolve }));
+  /**
+   * Resolves true once the cache has seen everything up to rev; with timeoutMs, false when that
+   * did not happen in time (the waiter is then dropped, nothing is left behind).
+   */
+  waitFor(rev: number, timeoutMs?: number): Promise<boolean> {
+    if (this.initialized && this.revision >= rev) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter = {
+        rev,
+        resolve: () => {
+          if (timer) clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          resolve(false);
+        }, timeoutMs);
+        timer.unref?.();
+      }
+      this.waiters.push(waiter);
+    });
   }
 
   get(key: string): KubeObject | undefined {

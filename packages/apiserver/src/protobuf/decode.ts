@@ -84,6 +84,11 @@ function parseApiVersion(apiVersion: string): { group: string; version: string }
   throw badRequest(`unexpected GroupVersion string: ${apiVersion}`);
 }
 
+/** obj[key] = value, also for a key like "__proto__" that plain assignment would not store. */
+function setKey(obj: Record<string, Value>, key: string, value: Value): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function isEmptyScalar(v: Value): boolean {
   return v === "" || v === 0 || v === false;
 }
@@ -214,14 +219,14 @@ class Decoder {
       } else if (f.map && maps.has(f)) {
         const entries = maps.get(f)!;
         const obj: Record<string, Value> = {};
-        for (const key of [...entries.keys()].sort()) obj[key] = entries.get(key);
+        for (const key of [...entries.keys()].sort()) setKey(obj, key, entries.get(key));
         v = obj;
       } else if (f.repeated && lists.has(f)) {
         const list = lists.get(f)!;
         v = list.length === 0 && f.omitEmpty ? OMIT : list;
       } else if (scalars.has(f)) {
         v = scalars.get(f);
-        if (!f.pointer && f.omitEmpty && isEmptyScalar(v)) v = OMIT;
+        if (!f.pointer && (f.omitEmpty || f.omitZero) && isEmptyScalar(v)) v = OMIT;
       } else if (chunks.has(f)) {
         v = this.messageValue(f.message!, concat(chunks.get(f)!), fpath, depth);
         if (f.omitZero && !f.pointer && JSON.stringify(v) === JSON.stringify(this.absentMessage(f.message!, fpath, depth))) {

@@ -7,7 +7,10 @@
 //   kubernetes/api 10b39a39bcee995dfe7cd5e8e7b922be5e46f1e2
 //   kubernetes/apimachinery eed236ceee2c19c2753a3d93ac0631dc20750454
 //   kubernetes/apiextensions-apiserver 1aa2717a552ee6ca1e2a18f1f8ffccde981db923
-// by a throwaway script that walked every component of builtinSchemas() and what it references, plus
+// The (unkept) generator started from every component of builtinSchemas() that names an upstream message,
+// followed message-typed fields to everything they reference, and joined each generated.proto field with
+// the Go struct field (types.go and the package's other hand-written .go files) whose protobuf:"...,N,..."
+// tag has the same number. Besides our schemas' messages it also took, as roots,
 // the authentication/v1, authorization/v1 and certificates/v1 kinds kubectl also sends as protobuf
 // (auth can-i, auth whoami, create token, certificate approve), which decode once they have schemas.
 //

@@ -29,12 +29,9 @@ export function formatTime(seconds: bigint): string | null | undefined {
  */
 export function formatMicroTime(seconds: bigint, nanos: number): string | null | undefined {
   const micros = nanos - (nanos % 1000);
-  let sec = seconds + BigInt(Math.floor(micros / 1e9));
-  let ns = micros % 1e9;
-  if (ns < 0) {
-    ns += 1e9;
-    sec -= 1n;
-  }
+  const carry = Math.floor(micros / 1e9);
+  const sec = seconds + BigInt(carry);
+  const ns = micros - carry * 1e9;
   if (sec === GO_ZERO_TIME_SECONDS && ns === 0) return null;
   const s = isoSeconds(sec);
   if (s === undefined) return undefined;

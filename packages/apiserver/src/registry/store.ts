@@ -170,7 +170,8 @@ export class ResourceStore {
     if (resourceVersion && resourceVersion !== "") {
       await this.start();
       const rv = Number(resourceVersion);
-      if (rv > 0) await this.reflector.sync(rv);
+      if (!Number.isSafeInteger(rv) || rv < 0) throw badRequest(`invalid resourceVersion: "${resourceVersion}"`);
+      if (rv > 0) await this.syncTo(rv);
       const cached = this.cache.get(key);
       obj = cached ? clone(cached) : undefined;
     } else {
@@ -211,11 +212,9 @@ export class ResourceStore {
     return out;
   }
 
+  /** Waits (up to 3 s, like kube-apiserver) for the cache to reach rv; 504 Timeout otherwise. */
   private async syncTo(rv: number): Promise<void> {
-    const timeout = new Promise<never>((_, rej) =>
-      setTimeout(() => rej(failure(504, "Timeout", `Too large resource version: ${rv}, current: ${this.cache.rev}`)), 3_000).unref(),
-    );
-    await Promise.race([this.reflector.sync(rv), timeout]);
+    if (!(await this.reflector.sync(rv, 3_000))) throw failure(504, "Timeout", `Too large resource version: ${rv}, current: ${this.cache.rev}`);
   }
 
   private async listExact(filter: Filter, limit: number, rv: number): Promise<ListResult> {

@@ -6,6 +6,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import {
   badRequest,
   failure,
+  field,
+  invalid,
   internalError,
   isStatusError,
   methodNotSupported,
@@ -36,6 +38,9 @@ import { serveWatch } from "./watch-stream.js";
 import type { Metrics } from "./metrics.js";
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+/** The options object each write's query parameters stand for (named in its 422 answers). */
+const OPTIONS_KIND: Record<string, string> = { POST: "CreateOptions", PUT: "UpdateOptions", PATCH: "PatchOptions", DELETE: "DeleteOptions" };
 
 export interface VersionInfo {
   major: string;
@@ -169,7 +174,7 @@ export function warningHeader(warnings: readonly string[]): string | undefined {
 export function toStatusError(err: unknown): StatusError {
   if (isStatusError(err)) return err;
   const e = err as { code?: string; statusCode?: number; message?: string };
-  if (e?.code === "FST_ERR_CTP_BODY_TOO_LARGE" || e?.statusCode === 413) return requestEntityTooLarge(`the request body is larger than ${MAX_BODY_BYTES} bytes`);
+  if (e?.code === "FST_ERR_CTP_BODY_TOO_LARGE" || e?.statusCode === 413) return requestEntityTooLarge(`limit is ${MAX_BODY_BYTES}`);
   if (e?.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || e?.statusCode === 415) return failure(415, "UnsupportedMediaType", e.message ?? "unsupported media type");
   if (typeof e?.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) return badRequest(e.message ?? "bad request");
   return internalError(err);
@@ -270,7 +275,7 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
     app.get(`/${k}/:check`, async (req, reply) => {
       const name = (req.params as { check: string }).check;
       const c = opts.health.find((h) => h.name === name);
-      if (!c) return reply.code(404).type("text/plain").send(`no such health check: ${name}\n`);
+      if (!c) throw noSuchPath();
       try {
         await c.check();
         return reply.code(200).type("text/plain").send("ok");
@@ -328,9 +333,12 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
     };
     (req as FastifyRequest & { ctxWarnings?: string[] }).ctxWarnings = ctx.warnings;
     const areq: ApiRequest = { method: req.method, info, query, headers: req.headers, body: req.body as Buffer | undefined, ctx };
-    if (["POST", "PUT", "PATCH", "DELETE"].includes(req.method)) {
-      for (const v of query.getAll("dryRun")) if (v !== "All") throw badRequest(`unsupported dryRun value "${v}": the only supported value is "All"`);
-      ctx.dryRun = query.getAll("dryRun").length > 0;
+    const optionsKind = OPTIONS_KIND[req.method];
+    if (optionsKind) {
+      // kube-apiserver validates the write's options object: dryRun may only hold "All".
+      const dry = query.getAll("dryRun");
+      if (dry.some((v) => v !== "All")) throw invalid({ group: "meta.k8s.io", kind: optionsKind }, "", [field.notSupported("dryRun", dry, ["All"])]);
+      ctx.dryRun = dry.length > 0;
     }
     // POST /api/v1/namespaces/ns/bindings: the old way to bind a pod.
     if (!store && info.group === "" && info.resource === "bindings" && req.method === "POST") {

@@ -15,6 +15,7 @@ import {
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, patchTypeOf } from "../patch/index.js";
 import { serverSideApply } from "../patch/apply/index.js";
 import { prune } from "../schema/strict.js";
+import { decodeKubernetesProtobuf, isKubernetesProtobuf } from "../protobuf/index.js";
 import type { ResourceStore, DeleteOptions, FieldValidation, ListOptions } from "../registry/store.js";
 import type { KubeObject, RequestContext, ResourceDef } from "../registry/types.js";
 import type { ApiRegistry } from "./api-registry.js";
@@ -123,9 +124,17 @@ export class ResourceHandlers {
     if (req.ctx.dryRun || store.def.group !== "apiextensions.k8s.io" || store.def.resource !== "customresourcedefinitions") return;
     const rv = Number(obj.metadata.resourceVersion);
     if (!Number.isSafeInteger(rv) || rv <= 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([store.cache.waitFor(rv), new Promise<void>((r) => (timer = setTimeout(r, 5_000)))]);
-    clearTimeout(timer);
+    await store.cache.waitFor(rv, 5_000);
+  }
+
+  /** An object body: JSON, YAML, or Kubernetes protobuf (kubectl 1.32+ typed clients send it). */
+  decodeBody(req: ApiRequest): DecodedBody {
+    const ct = header(req, "content-type");
+    if (isKubernetesProtobuf(ct)) {
+      if (!req.body || req.body.length === 0) throw badRequest("the request body is empty");
+      return { value: decodeKubernetesProtobuf(req.body, this.registry.resolver), duplicateFields: [] };
+    }
+    return decodeObjectBody(req.body, ct);
   }
 
   async get(store: ResourceStore, req: ApiRequest): Promise<ApiResponse> {
@@ -181,7 +190,7 @@ export class ResourceHandlers {
   }
 
   async create(store: ResourceStore, req: ApiRequest): Promise<ApiResponse> {
-    const decoded = decodeObjectBody(req.body, header(req, "content-type"));
+    const decoded = this.decodeBody(req);
     const obj = decoded.value as KubeObject;
     if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw badRequest("the body must be a JSON or YAML object");
     this.checkFields(store.def, obj, decoded, fieldValidationOf(req.query), req.ctx);
@@ -192,7 +201,7 @@ export class ResourceHandlers {
 
   async update(store: ResourceStore, req: ApiRequest): Promise<ApiResponse> {
     const { info } = req;
-    const decoded = decodeObjectBody(req.body, header(req, "content-type"));
+    const decoded = this.decodeBody(req);
     const obj = decoded.value as KubeObject;
     if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw badRequest("the body must be a JSON or YAML object");
     this.checkFields(store.def, obj, decoded, fieldValidationOf(req.query), req.ctx);

@@ -2,7 +2,7 @@
 // line (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR), served from the watch cache, ended by
 // timeoutSeconds, a slow reader, or the client going away.
 import type { ServerResponse } from "node:http";
-import { tooOldResourceVersion, type Status } from "@corekube/api";
+import { badRequest, tooOldResourceVersion, type Status } from "@corekube/api";
 import type { CacheEvent, CacheWatcher, Filter } from "../cacher/watch-cache.js";
 import type { ResourceStore } from "../registry/store.js";
 import type { KubeObject } from "../registry/types.js";
@@ -28,6 +28,14 @@ export const watchDefaults = { bookmarkIntervalMs: 30_000 };
 const MAX_BUFFERED = 32 * 1024 * 1024;
 
 export async function serveWatch(store: ResourceStore, res: ServerResponse, p: WatchParams, contentType = "application/json"): Promise<void> {
+  // A malformed start point is refused before the stream starts, with a plain 400.
+  const rv = p.resourceVersion;
+  if (rv !== undefined && rv !== "" && !/^\d+$/.test(rv)) {
+    const status = badRequest(`invalid resourceVersion: "${rv.slice(0, 64)}"`).status;
+    res.writeHead(400, { "Content-Type": "application/json" });
+    res.end(JSON.stringify(status));
+    return;
+  }
   res.writeHead(200, {
     "Content-Type": contentType,
     "Transfer-Encoding": "chunked",
