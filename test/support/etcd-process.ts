@@ -37,12 +37,13 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdProces
   for (let attempt = 0; attempt < 5; attempt++) {
     const [clientPort, peerPort] = await pickPorts(2, range);
     const dataDir = mkdtempSync(join(tmpdir(), "corekube-etcd-"));
+    const name = `ref-${process.pid}-${Math.floor(Math.random() * 1e9).toString(36)}`;
     const client = `http://127.0.0.1:${clientPort}`;
     const peer = `http://127.0.0.1:${peerPort}`;
     const args = [
-      "--name", "ref", "--data-dir", join(dataDir, "data"),
+      "--name", name, "--data-dir", join(dataDir, "data"),
       "--listen-client-urls", client, "--advertise-client-urls", client,
-      "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `ref=${peer}`,
+      "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `${name}=${peer}`,
       "--log-outputs", "stderr", ...(opts.args ?? []),
     ];
     const proc = spawn("etcd", args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -61,11 +62,23 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdProces
     };
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline && proc.exitCode === null) {
-      if (await healthy(client)) return { endpoints: [client], pid: proc.pid!, dataDir, stop };
+      // Healthy *and* ours: if our etcd lost the port race, another test's etcd may answer there.
+      if ((await healthy(client)) && (await isMember(client, name)) && proc.exitCode === null) return { endpoints: [client], pid: proc.pid!, dataDir, stop };
       await new Promise((r) => setTimeout(r, 100));
     }
     lastLog = log.join("").slice(-3000);
     await stop();
   }
   throw new Error(`etcd did not become healthy; last log:\n${lastLog}`);
+}
+
+/** Whether the etcd answering at `client` has a member called `name` (i.e. is the one we started). */
+async function isMember(client: string, name: string): Promise<boolean> {
+  try {
+    const r = await fetch(`${client}/v3/cluster/member/list`, { method: "POST", body: "{}", signal: AbortSignal.timeout(2_000) });
+    const body = (await r.json()) as { members?: { name?: string }[] };
+    return (body.members ?? []).some((m) => m.name === name);
+  } catch {
+    return false;
+  }
 }
