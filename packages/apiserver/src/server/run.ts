@@ -312,6 +312,19 @@ async function ensureObject(registry: ApiRegistry, group: string, version: strin
 /** The objects every cluster has: system namespaces and the `kubernetes` Service with its endpoints. */
 async function bootstrap(registry: ApiRegistry, allocator: ServiceAllocator, cidr: ReturnType<typeof parseCidr>, advertise: string, port: number, log: (m: string) => void) {
   for (const name of SYSTEM_NAMESPACES) await ensureObject(registry, "", "v1", "namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  // The two priority classes every cluster has, for pods that must not be evicted first.
+  for (const [name, value, description] of [
+    ["system-node-critical", 2000001000, "Used for pods that a node cannot work without."],
+    ["system-cluster-critical", 2000000000, "Used for pods the cluster cannot work without."],
+  ] as const)
+    await ensureObject(registry, "scheduling.k8s.io", "v1", "priorityclasses", {
+      apiVersion: "scheduling.k8s.io/v1",
+      kind: "PriorityClass",
+      metadata: { name },
+      value,
+      description,
+      preemptionPolicy: "PreemptLowerPriority",
+    }).catch((e) => log(`apiserver: creating PriorityClass ${name}: ${(e as Error).message}`));
   const ip = firstServiceIp(cidr);
   const svcStore = registry.get("", "v1", "services");
   const existing = svcStore ? await svcStore.get("default", "kubernetes").catch(() => undefined) : undefined;
