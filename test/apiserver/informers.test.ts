@@ -2,7 +2,7 @@
 // @kubernetes/client-node informer against a real `corekube apiserver` process over TLS — events for
 // API changes, an apiserver restart, and the relist after a 410 for a compacted resourceVersion.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CoreV1Api, KubeConfig, makeInformer, type Informer, type V1ConfigMap } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, makeInformer, type ListWatch, type V1ConfigMap } from "@kubernetes/client-node";
 import { startControlPlane, type Backend, type ControlPlane } from "../support/apiserver-process.js";
 import { etcdAvailable } from "../support/etcd-process.js";
 import { eventually } from "./semantics-support.js";
@@ -24,7 +24,8 @@ describe.each(backends)("%s: client-node informers against a TLS apiserver proce
   let cp: ControlPlane | undefined;
   let kc: KubeConfig;
   let core: CoreV1Api;
-  let informer: Informer<V1ConfigMap> & { stop(): Promise<void> };
+  /** makeInformer returns a ListWatch: an informer with its cache and resourceVersion. */
+  let informer: ListWatch<V1ConfigMap>;
   let paused = false;
   let lists = 0;
   let restartTimer: NodeJS.Timeout | undefined;
@@ -51,7 +52,7 @@ describe.each(backends)("%s: client-node informers against a TLS apiserver proce
     informer = makeInformer(kc, `/api/v1/namespaces/${ns}/configmaps`, () => {
       lists++;
       return core.listNamespacedConfigMap({ namespace: ns });
-    }) as typeof informer;
+    }) as ListWatch<V1ConfigMap>;
     informer.on("add", (o) => seen.add.push(o.metadata!.name!));
     informer.on("update", (o) => seen.update.push(o.metadata!.name!));
     informer.on("delete", (o) => seen.delete.push(o.metadata!.name!));

@@ -1,6 +1,6 @@
 // Book 1.6.1, 3.2 and 11.2: the real kubectl (1.27, 1.30, 1.33) against `corekube apiserver` on both
 // storage backends — a reader's session from the book: apply, get, watch, describe, patch, scale, CRDs.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Agent, request } from "undici";
 import { type Backend, type ControlPlane, startControlPlane } from "../support/apiserver-process.js";
 import { etcdAvailable } from "../support/etcd-process.js";
@@ -18,9 +18,6 @@ const versions = KUBECTL_VERSIONS.filter((v) => {
   if (process.env.CI) throw new Error(`kubectl.${v} is not installed (expected under /usr/lib/google-cloud-sdk/bin)`);
   return false;
 });
-
-/** kubectl versions whose `create <generator>` commands send protobuf bodies, which the server does not read yet. */
-const GENERATORS_SEND_PROTOBUF = new Set(["1.33"]);
 
 // ---- manifests -------------------------------------------------------------------------------------
 
@@ -255,15 +252,21 @@ interface Deployment {
     await cp?.stop();
   }, 30_000);
 
-  /** A request of our own, as a controller or the scheduler would make it. */
-  async function api(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  // A failing step shows what the server said about it.
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() => console.error(`--- apiserver log (${backend}), last lines:\n${cp?.log().slice(-3000) ?? "(not started)"}`));
+  });
+
+  /** A create of our own, as a controller or the scheduler would send it; answers the HTTP status. */
+  async function post(path: string, body: unknown): Promise<number> {
     const r = await request(`${cp!.url}${path}`, {
-      method,
+      method: "POST",
       dispatcher: agent,
       headers: { "content-type": "application/json", accept: "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: JSON.stringify(body),
     });
-    return { status: r.statusCode, json: await r.body.json() };
+    await r.body.text();
+    return r.statusCode;
   }
 
   describe.each(versions)("kubectl %s", (version) => {
@@ -285,16 +288,20 @@ interface Deployment {
       expect(r).toMatchObject({ code: 0, stdout: `namespace/${ns} created\n` });
       const rows = table(await k.ok(["get", "namespace", ns, "--show-labels"]));
       expect(rows).toEqual([expect.objectContaining({ NAME: ns, STATUS: "Active", LABELS: expect.stringContaining("book=core-kubernetes") })]);
-      // kubectl configures the namespace on its own: applying the same manifest again is a no-op.
+      // Applying the same manifest again changes nothing.
       expect(await k.ok(["apply", "-f", "-"], { input: namespaceYaml(ns) })).toBe(`namespace/${ns} unchanged\n`);
     });
 
-    // kubectl 1.33 encodes `create namespace` (and every `create <generator>`) as protobuf, which the
-    // server does not read yet (415 UnsupportedMediaType); protobuf bodies are being added separately.
-    it.skipIf(GENERATORS_SEND_PROTOBUF.has(version))("creates a namespace with kubectl create namespace", async () => {
+    // kubectl 1.33 sends the typed objects of `create <generator>` as protobuf, older ones as JSON.
+    it("creates objects with kubectl create namespace and create configmap", async () => {
       const name = `${ns}-gen`;
       expect(await k.run(["create", "namespace", name])).toMatchObject({ code: 0, stdout: `namespace/${name} created\n` });
       expect(await k.ok(["get", "namespace", name, "-o", "jsonpath={.status.phase}"])).toBe("Active");
+      expect(await k.run(["create", "configmap", "settings", "-n", name, "--from-literal=mode=book", "--from-literal=chapter=3"])).toMatchObject({
+        code: 0,
+        stdout: "configmap/settings created\n",
+      });
+      expect(JSON.parse(await k.ok(["get", "configmap", "settings", "-n", name, "-o", "jsonpath={.data}"]))).toEqual({ mode: "book", chapter: "3" });
     });
 
     it("applies a Deployment, then a changed manifest as a three-way strategic merge", async () => {
@@ -373,6 +380,9 @@ interface Deployment {
 
       const labels = await k.ok(["get", "deployment", "web", ...n, "--show-labels"]);
       expect(table(labels)[0]).toMatchObject({ NAME: "web", LABELS: "app=web" });
+
+      // --sort-by asks for whole objects in the rows (includeObject=Object) and sorts on the client.
+      expect(table(await k.ok(["get", "deployments", ...n, "--sort-by=.spec.replicas"])).map((r) => r.NAME)).toEqual(["web", "api"]);
 
       const all = await k.ok(["get", "deployments", "-A"]);
       expect(headerOf(all)[0]).toBe("NAMESPACE");
@@ -470,10 +480,10 @@ interface Deployment {
         firstTimestamp: now,
         lastTimestamp: now,
       };
-      expect((await api("POST", `/api/v1/namespaces/${ns}/events`, event)).status).toBe(201);
+      expect(await post(`/api/v1/namespaces/${ns}/events`, event)).toBe(201);
       // An event about another object must not show up.
       const other = { ...event, metadata: { name: "other.book-1", namespace: ns }, involvedObject: { ...event.involvedObject, name: "someone-else", uid: "0000" }, reason: "Other" };
-      expect((await api("POST", `/api/v1/namespaces/${ns}/events`, other)).status).toBe(201);
+      expect(await post(`/api/v1/namespaces/${ns}/events`, other)).toBe(201);
 
       const out = await k.ok(["describe", "pod", "solo", ...n]);
       expect(out).toMatch(/^Status: +Pending$/m);
@@ -649,6 +659,22 @@ interface Deployment {
         await rollout.stop();
       }
       expect(table(await k.ok(["get", "deployment", "web", ...n]))[0]).toMatchObject({ READY: "1/1", "UP-TO-DATE": "1", AVAILABLE: "1" });
+    });
+
+    it("edit, set image and rollout restart change the Deployment", async () => {
+      // The "editor" is sed: kubectl runs it on the object's YAML and sends what changed. Editing
+      // status.replicas along with spec.replicas changes nothing there: status is not written this way.
+      const editor = "sed -i -e 's/^  replicas: 1$/  replicas: 3/'";
+      expect(await k.ok(["edit", "deployment", "web", ...n], { env: { KUBE_EDITOR: editor } })).toBe("deployment.apps/web edited\n");
+      let d = (await deployment("web")) as Deployment & { status: { replicas?: number } };
+      expect(d.spec.replicas).toBe(3);
+      expect(d.status.replicas).toBe(1);
+
+      expect(await k.ok(["set", "image", "deployment/web", ...n, "nginx=nginx:1.28"])).toBe("deployment.apps/web image updated\n");
+      expect(await k.ok(["rollout", "restart", "deployment/web", ...n])).toBe("deployment.apps/web restarted\n");
+      d = (await deployment("web")) as Deployment & { status: { replicas?: number } };
+      expect(d.spec.template.spec.containers.map((c) => c.image)).toEqual(["nginx:1.28"]);
+      expect((d.spec.template.metadata as { annotations?: Record<string, string> }).annotations?.["kubectl.kubernetes.io/restartedAt"]).toMatch(/^\d{4}-\d\d-\d\dT/);
     });
 
     it("delete: a Deployment, an unscheduled Pod at once, a bound Pod after its grace period", async () => {

@@ -29,7 +29,9 @@ describeApiServer("admission: services and CRDs", (t) => {
     expect(kube.body.spec.clusterIP).toBe("10.96.0.1");
     expect(new Set([...ips, "10.96.0.1"]).size).toBe(6);
 
-    const want = "10.96.0.200";
+    // An address none of the above was given (they are drawn at random).
+    const want = ["10.96.0.200", "10.96.0.201", "10.96.0.202", "10.96.0.203", "10.96.0.204", "10.96.0.205"].find((ip) => !ips.includes(ip))!;
+    const moveTo = ["10.96.0.210", "10.96.0.211", "10.96.0.212", "10.96.0.213", "10.96.0.214", "10.96.0.215"].find((ip) => !ips.includes(ip))!;
     const a = await t.api.post(base, service("want-a", { clusterIP: want }));
     expect(a.status).toBe(201);
     expect(a.body.spec.clusterIP).toBe(want);
@@ -53,7 +55,7 @@ describeApiServer("admission: services and CRDs", (t) => {
     expect((await t.api.post(base, service("want-e", { clusterIP: want }))).status).toBe(201);
     // The IP cannot be changed by an update; it is kept when the client leaves it out.
     const s0 = await t.api.get(`${base}/s0`);
-    const moved = await t.api.put(`${base}/s0`, { ...s0.body, spec: { ...s0.body.spec, clusterIP: "10.96.0.201", clusterIPs: ["10.96.0.201"] } });
+    const moved = await t.api.put(`${base}/s0`, { ...s0.body, spec: { ...s0.body.spec, clusterIP: moveTo, clusterIPs: [moveTo] } });
     expect(moved.status).toBe(422);
     const { clusterIP: _c, clusterIPs: _cs, ...rest } = s0.body.spec;
     const kept = await t.api.put(`${base}/s0`, { ...s0.body, spec: { ...rest, sessionAffinity: "ClientIP" } });
@@ -85,7 +87,7 @@ describeApiServer("admission: services and CRDs", (t) => {
       }
     }
     expect(new Set(ports).size).toBe(ports.length);
-    const want = ports.includes(NODE_PORTS.max) ? NODE_PORTS.min : NODE_PORTS.max;
+    const want = [NODE_PORTS.max, NODE_PORTS.max - 1, NODE_PORTS.max - 2, NODE_PORTS.min, NODE_PORTS.min + 1, NODE_PORTS.min + 2, NODE_PORTS.min + 3, NODE_PORTS.min + 4, NODE_PORTS.min + 5].find((p) => !ports.includes(p))!;
     const fixed = await t.api.post(base, service("fixed", { type: "NodePort" }, [{ port: 80, nodePort: want }]));
     expect(fixed.status).toBe(201);
     expect(fixed.body.spec.ports[0].nodePort).toBe(want);
@@ -140,9 +142,17 @@ describeApiServer("admission: services and CRDs", (t) => {
     expect(established?.status).toBe("True");
     // Established in the reply: the very next request may use the new resource.
     const base = `/apis/${group}/v1/namespaces/${ns}/widgets`;
-    const w = await t.api.post(base, { apiVersion: `${group}/v1`, kind: "Widget", metadata: { name: "w1" }, spec: { size: 3, junk: 1 } });
+    const w = await t.api.post(base, { apiVersion: `${group}/v1`, kind: "Widget", metadata: { name: "w1" }, spec: { size: 3, junk: 1 }, status: { ready: true } });
     expect(w.status).toBe(201);
     expect(w.body.spec).toEqual({ size: 3 }); // pruned
+    expect(w.body.status).toBeUndefined(); // status is written through /status only
+    const st = await t.api.patch(`${base}/w1/status`, { status: { ready: true } });
+    expect(st.status).toBe(200);
+    expect(st.body.status).toEqual({ ready: true });
+    const main = await t.api.patch(`${base}/w1`, { spec: { size: 4 }, status: { ready: false } });
+    expect(main.body.status).toEqual({ ready: true });
+    expect(main.body.metadata.generation).toBe(2);
+    await t.api.patch(`${base}/w1`, { spec: { size: 3 } });
     expect((await t.api.get(`${base}/w1`)).body.spec.size).toBe(3);
     expect((await t.api.get(base)).body.items.map((i: any) => i.metadata.name)).toEqual(["w1"]);
     const disc = await t.api.get(`/apis/${group}/v1`);

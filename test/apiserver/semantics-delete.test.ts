@@ -56,8 +56,10 @@ describeApiServer("deletion, dryRun, fieldValidation, namespaces", (t) => {
     const bg = await t.api.del(`${base}/bg`, { propagationPolicy: "Background" });
     expect(bg.status).toBe(200);
     expect((await t.api.get(`${base}/bg`)).status).toBe(404);
+    // An unknown policy makes the DeleteOptions invalid.
     const bad = await t.api.del(`${base}/fg?propagationPolicy=Sometimes`);
-    expect(bad.status).toBe(400);
+    expect(bad.status).toBe(422);
+    expect(bad.body.message).toContain("propagationPolicy");
     // Removing the policy finalizer finishes the deletion.
     await t.api.patch(`${base}/fg`, { metadata: { finalizers: null } });
     expect((await t.api.get(`${base}/fg`)).status).toBe(404);
@@ -95,6 +97,12 @@ describeApiServer("deletion, dryRun, fieldValidation, namespaces", (t) => {
     expect((await t.api.get(`${base}/short`)).status).toBe(404);
     expect((await t.api.del(`${base}/short`)).status).toBe(404);
     expect((await t.api.del(`${base}/x?gracePeriodSeconds=soon`)).status).toBe(400);
+    // An enormous grace period is not a crash: the deletionTimestamp stops at year 9999.
+    await t.api.post(base, pod("slow", { nodeName: "node-1" }));
+    const huge = await t.api.del(`${base}/slow?gracePeriodSeconds=1000000000000000`);
+    expect(huge.status).toBe(200);
+    expect(huge.body.metadata.deletionTimestamp).toBe("9999-12-31T23:59:59Z");
+    expect((await t.api.del(`${base}/slow?gracePeriodSeconds=0`)).status).toBe(200);
   });
 
   it("delete preconditions on uid and resourceVersion", async () => {
@@ -124,7 +132,10 @@ describeApiServer("deletion, dryRun, fieldValidation, namespaces", (t) => {
     expect((await t.api.get(`${base}/dry`)).status).toBe(404);
     // Validation still runs.
     expect((await t.api.post(`${base}?dryRun=All`, configMap("Bad_Name"))).status).toBe(422);
-    expect((await t.api.post(`${base}?dryRun=Some`, configMap("x"))).status).toBe(400);
+    // Only "All" exists; kube-apiserver refuses other values as invalid CreateOptions.
+    const some = await t.api.post(`${base}?dryRun=Some`, configMap("x"));
+    expect(some.status).toBe(422);
+    expect(some.body.message).toContain("dryRun");
     expect(await t.api.revision()).toBe(rev0);
 
     const real = await t.api.post(base, configMap("real", { a: "1" }));
@@ -207,8 +218,10 @@ describeApiServer("deletion, dryRun, fieldValidation, namespaces", (t) => {
     const stored = await t.api.get(`${base}/s1`);
     expect(stored.body.extra).toBeUndefined();
     expect(stored.body.data).toEqual({ a: "1", b: "2" });
+    // An unknown mode makes the CreateOptions invalid.
     const bad = await t.api.post(`${base}?fieldValidation=Loud`, body);
-    expect(bad.status).toBe(400);
+    expect(bad.status).toBe(422);
+    expect(bad.body.message).toContain("fieldValidation");
   });
 
   it("namespace lifecycle: no creates in a missing or terminating namespace; default and kube-system cannot be deleted", async () => {

@@ -34,6 +34,9 @@ describeApiServer("reads", (t) => {
     expect(names((await t.api.get(base)).body)).toEqual(["a", "b", "bb", "d", "e"]);
     // Garbage and a compacted snapshot.
     expect((await t.api.get(`${base}?limit=2&continue=not-a-token`)).status).toBe(400);
+    expect((await t.api.get(`${base}?limit=100000000000000000000`)).status).toBe(400);
+    const forged = Buffer.from(JSON.stringify({ v: "meta.k8s.io/v1", rv: 1e20, start: `${ns}/a` })).toString("base64url");
+    expect((await t.api.get(`${base}?limit=2&continue=${forged}`)).status).toBe(400);
     const q1 = await t.api.get(`${base}?limit=1`);
     await t.api.post(base, configMap("f"));
     await t.api.compact(await t.api.revision());
@@ -177,6 +180,29 @@ describeApiServer("reads", (t) => {
     expect(watch.text).toContain('"code":504');
     expect(Date.now() - started).toBeLessThan(10_000);
     expect((await t.api.get(`/api/v1/namespaces/${ns}/configmaps/now?resourceVersion=x`)).status).toBe(400);
+  });
+
+  it("a resource whose cache has stopped (its CRD going away meanwhile) still answers lists and watches, never hangs", async () => {
+    const ns = await t.api.namespace();
+    const base = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`;
+    const lease = (name: string) => ({ metadata: { name }, spec: { holderIdentity: "me" } });
+    expect((await t.api.post(base, lease("pt"))).status).toBe(201);
+    // What a request holding the store sees when the registry stops it in between.
+    await t.api.server.registry.get("coordination.k8s.io", "v1", "leases")!.stop();
+    expect((await t.api.post(base, lease("pt2"))).status).toBe(201);
+    const started = Date.now();
+    const list = await t.api.get(base);
+    expect(list.status).toBe(200);
+    expect(names(list.body)).toEqual(["pt", "pt2"]); // from storage: the cache missed pt2
+    const paged = await t.api.get(`${base}?limit=1`);
+    expect(names(paged.body)).toEqual(["pt"]);
+    // Watches cannot be served without the cache: an in-stream 504, and the stream ends.
+    const watch = await t.api.get(`${base}?watch=true`);
+    expect(watch.text).toContain('"type":"ERROR"');
+    expect(watch.text).toContain('"code":504');
+    const fromRv = await t.api.get(`${base}?watch=true&resourceVersion=${list.body.metadata.resourceVersion}`);
+    expect(fromRv.text).toContain('"code":504');
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it("Table output for list and get (includeObject None/Metadata/Object), and the default columns", async () => {

@@ -266,8 +266,12 @@ export function describeApiServer(title: string, fn: (ctx: { readonly api: Api }
     }, 60_000);
     afterAll(async () => {
       // The server first: it ends every open watch; then the client side, without waiting for them.
-      await state.server?.close().catch(() => undefined);
-      await agent?.destroy().catch(() => undefined);
+      // Neither may hold up stopping the storage process (a worker killed at the hook timeout
+      // would leave it running).
+      const bounded = (p: Promise<unknown> | undefined) =>
+        Promise.race([p?.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      await bounded(state.server?.close());
+      await bounded(agent?.destroy());
       await storage?.stop();
       if (stateDir) rmSync(stateDir, { recursive: true, force: true });
     }, 30_000);

@@ -129,6 +129,15 @@ describeApiServer("watch", (t) => {
     expect(took).toBeGreaterThanOrEqual(900);
     expect(took).toBeLessThan(4_000);
     expect((await t.api.get(`/api/v1/namespaces/${ns}/configmaps?watch=true&timeoutSeconds=soon`)).status).toBe(400);
+    // A very long timeout keeps the stream open (it must not overflow into "at once").
+    const long = await t.api.watch(`/api/v1/namespaces/${ns}/configmaps?watch=true&timeoutSeconds=31536000`);
+    try {
+      await t.api.post(`/api/v1/namespaces/${ns}/configmaps`, configMap("still-open"));
+      await long.waitFor((e) => e.object?.metadata?.name === "still-open");
+      expect(long.isEnded()).toBe(false);
+    } finally {
+      long.close();
+    }
   });
 
   it("selector transitions: an object that stops matching is DELETED for the watcher, one that starts matching is ADDED", async () => {

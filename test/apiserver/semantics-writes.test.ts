@@ -68,6 +68,50 @@ describeApiServer("writes", (t) => {
     expect(wrong.status).toBe(400);
   });
 
+  it("concurrent patches without a resourceVersion all land (the server retries), concurrent stale updates do not", async () => {
+    const ns = await t.api.namespace();
+    const path = `/api/v1/namespaces/${ns}/configmaps/busy`;
+    const c = await t.api.post(`/api/v1/namespaces/${ns}/configmaps`, configMap("busy"));
+    const patches = await Promise.all(Array.from({ length: 12 }, (_, i) => t.api.patch(path, { data: { [`k${i}`]: String(i) } })));
+    expect(patches.map((p) => p.status)).toEqual(Array(12).fill(200));
+    const after = await t.api.get(path);
+    expect(Object.keys(after.body.data).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `k${i}`).sort());
+    // Every patch got its own resourceVersion.
+    expect(new Set(patches.map((p) => p.body.metadata.resourceVersion)).size).toBe(12);
+    // Two updates from the same read: exactly one wins.
+    const base = { ...after.body };
+    const [a, b] = await Promise.all([t.api.put(path, { ...base, data: { who: "a" } }), t.api.put(path, { ...base, data: { who: "b" } })]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    expect(c.status).toBe(201);
+    // A patch may carry a resourceVersion as a precondition.
+    const stale = await t.api.patch(path, { metadata: { resourceVersion: c.body.metadata.resourceVersion }, data: { late: "1" } });
+    expect(stale.status).toBe(409);
+    const cur = await t.api.get(path);
+    const fresh = await t.api.patch(path, { metadata: { resourceVersion: cur.body.metadata.resourceVersion }, data: { late: "1" } });
+    expect(fresh.status).toBe(200);
+    // No status subresource on configmaps.
+    expect((await t.api.put(`${path}/status`, cur.body)).status).toBe(404);
+  });
+
+  it("deletecollection deletes only what the selectors pick", async () => {
+    const ns = await t.api.namespace();
+    const base = `/api/v1/namespaces/${ns}/configmaps`;
+    await t.api.post(base, configMap("x1", {}, { batch: "x" }));
+    await t.api.post(base, configMap("x2", {}, { batch: "x" }));
+    await t.api.post(base, configMap("y1", {}, { batch: "y" }));
+    await t.api.post(base, { ...configMap("x3", {}, { batch: "x" }), metadata: { name: "x3", labels: { batch: "x" }, finalizers: ["example.com/keep"] } });
+    const r = await t.api.call("DELETE", `${base}?labelSelector=batch%3Dx`);
+    expect(r.status).toBe(200);
+    expect(r.body.kind).toBe("ConfigMapList");
+    const left = await t.api.get(base);
+    expect(left.body.items.map((i: any) => i.metadata.name)).toEqual(["x3", "y1"]);
+    expect(left.body.items[0].metadata.deletionTimestamp).toBeTruthy();
+    const byField = await t.api.call("DELETE", `${base}?fieldSelector=metadata.name%3Dy1`);
+    expect(byField.status).toBe(200);
+    expect((await t.api.get(`${base}/y1`)).status).toBe(404);
+    await t.api.patch(`${base}/x3`, { metadata: { finalizers: null } });
+  });
+
   it("status subresource: the main resource cannot change status, /status cannot change spec, generation follows spec only", async () => {
     const ns = await t.api.namespace();
     const base = `/apis/apps/v1/namespaces/${ns}/deployments`;

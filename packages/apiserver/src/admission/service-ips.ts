@@ -54,6 +54,20 @@ interface ServiceSpec {
   ports?: { port?: number; nodePort?: number; protocol?: string; name?: string }[];
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+const absent = (v: unknown) => v === undefined || v === null;
+
+/** Whether a service spec has the shapes allocation reads (strings, a list of port objects). */
+function wellFormed(spec: unknown): boolean {
+  if (!isObject(spec)) return false;
+  if (!absent(spec.type) && typeof spec.type !== "string") return false;
+  if (!absent(spec.clusterIP) && typeof spec.clusterIP !== "string") return false;
+  if (!absent(spec.clusterIPs) && !(Array.isArray(spec.clusterIPs) && spec.clusterIPs.every((ip) => typeof ip === "string"))) return false;
+  if (absent(spec.ports)) return true;
+  if (!Array.isArray(spec.ports)) return false;
+  return spec.ports.every((p) => isObject(p) && (absent(p.nodePort) || Number.isInteger(p.nodePort)));
+}
+
 const owner = (obj: KubeObject) => `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
 const isServices = (def: ResourceDef) => def.group === "" && def.resource === "services";
 const wantsNodePorts = (t: string | undefined) => t === "NodePort" || t === "LoadBalancer";
@@ -139,8 +153,11 @@ export class ServiceAllocator {
     if (!isServices(req.def) || !req.obj || req.subresource !== "") return;
     if (req.operation !== "CREATE" && req.operation !== "UPDATE") return;
     const obj = req.obj;
-    const spec = (obj.spec ??= {}) as ServiceSpec;
-    const old = (req.old?.spec ?? {}) as ServiceSpec;
+    obj.spec ??= {};
+    // A malformed spec gets no allocations: validation refuses it next, with a 422 that says why.
+    if (!wellFormed(obj.spec)) return;
+    const spec = obj.spec as ServiceSpec;
+    const old = (wellFormed(req.old?.spec) ? req.old?.spec : {}) as ServiceSpec;
     const who = owner(obj);
     const undo: (() => Promise<void>)[] = [];
     const rollback: Rollback = async () => {

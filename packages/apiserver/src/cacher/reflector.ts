@@ -65,6 +65,15 @@ export class Reflector {
   }
 
   private async run(first: () => void): Promise<void> {
+    try {
+      await this.loopUntilStopped(first);
+    } finally {
+      // Stopped before the first list finished: nobody may wait for start() forever.
+      first();
+    }
+  }
+
+  private async loopUntilStopped(first: () => void): Promise<void> {
     const prefix = this.cache.prefix;
     let backoff = 100;
     while (!this.stopped) {

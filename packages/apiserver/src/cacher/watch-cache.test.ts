@@ -121,6 +121,23 @@ describe("WatchCache", () => {
     expect(await c.waitFor(2, 10)).toBe(true);
   });
 
+  it("once closed, waiters learn at once that the cache will not catch up, and new watches end at once", async () => {
+    const c = new WatchCache({ prefix: P });
+    c.replace([], 1);
+    const pending = c.waitFor(50);
+    const w = collector();
+    c.watch(w.w, 1);
+    c.close("the resource is gone");
+    expect(await pending).toBe(false);
+    expect(w.stopped()).toBe("the resource is gone");
+    expect(await c.waitFor(60)).toBe(false);
+    expect(await c.waitFor(1)).toBe(true); // already there: no waiting needed
+    const late = collector();
+    expect(c.watch(late.w, undefined)).toBe("ok");
+    expect(late.stopped()).toBe("the resource is gone");
+    expect(c.watcherCount).toBe(0);
+  });
+
   it("stops watchers that cannot keep up and on reload", () => {
     const c = new WatchCache({ prefix: P });
     c.replace([], 1);

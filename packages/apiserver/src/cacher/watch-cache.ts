@@ -75,11 +75,14 @@ export class WatchCache {
   private readonly events: CacheEvent[] = [];
   private head = 0;
   private readonly watchers = new Set<CacheWatcher>();
-  private readonly waiters: { rev: number; resolve: () => void }[] = [];
+  private readonly waiters: { rev: number; resolve: (reached: boolean) => void }[] = [];
   /** Events after this revision are all in the window (or still to come). */
   private horizon = 0;
   private revision = 0;
   private initialized = false;
+  /** Closed for good (shutdown, or its resource went away): nothing more will arrive. */
+  private closed = false;
+  private closeReason = "";
 
   constructor(opts: WatchCacheOptions) {
     this.prefix = opts.prefix;
@@ -149,17 +152,19 @@ export class WatchCache {
 
   /**
    * Resolves true once the cache has seen everything up to rev; with timeoutMs, false when that
-   * did not happen in time (the waiter is then dropped, nothing is left behind).
+   * did not happen in time (the waiter is then dropped, nothing is left behind). A closed cache
+   * answers false at once: it will never catch up.
    */
   waitFor(rev: number, timeoutMs?: number): Promise<boolean> {
     if (this.initialized && this.revision >= rev) return Promise.resolve(true);
+    if (this.closed) return Promise.resolve(false);
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const waiter = {
         rev,
-        resolve: () => {
+        resolve: (reached: boolean) => {
           if (timer) clearTimeout(timer);
-          resolve(true);
+          resolve(reached);
         },
       };
       if (timeoutMs !== undefined) {
@@ -205,6 +210,10 @@ export class WatchCache {
    * after fromRev; returns "expired" when that revision has left the window.
    */
   watch(w: CacheWatcher, fromRev: number | undefined): "ok" | "expired" {
+    if (this.closed) {
+      w.stop(this.closeReason);
+      return "ok";
+    }
     const prefixLen = this.prefix.length;
     if (fromRev === undefined) {
       for (const { key, obj } of this.list(w.filter).items) {
@@ -226,9 +235,13 @@ export class WatchCache {
     this.watchers.delete(w);
   }
 
-  /** Stops every watcher (shutdown). */
+  /** Closes the cache for good (shutdown, or its resource is gone): stops every watcher, and
+   * whoever waits for a revision, or starts a watch later, is told at once. */
   close(reason: string): void {
+    this.closed = true;
+    this.closeReason = reason;
     for (const w of [...this.watchers]) this.stopWatcher(w, reason);
+    for (const w of this.waiters.splice(0)) w.resolve(false);
   }
 
   private stopWatcher(w: CacheWatcher, reason: string): void {
@@ -274,7 +287,7 @@ export class WatchCache {
       const w = this.waiters[i]!;
       if (w.rev <= this.revision) {
         this.waiters.splice(i, 1);
-        w.resolve();
+        w.resolve(true);
       }
     }
   }

@@ -32,10 +32,16 @@ export interface AdmissionPlugin {
 export class AdmissionChain {
   constructor(readonly plugins: AdmissionPlugin[] = []) {}
 
-  /** Runs every mutating then every validating plugin; on refusal, undoes what was reserved. */
+  /**
+   * Runs every mutating then every validating plugin; on refusal, undoes what was reserved. The
+   * returned rollback runs at most once: a second call must not free what others claimed since.
+   */
   async admit(req: AdmissionRequest): Promise<Rollback> {
     const undo: Rollback[] = [];
+    let undone = false;
     const rollback: Rollback = async () => {
+      if (undone) return;
+      undone = true;
       for (const u of undo.reverse()) await u().catch(() => undefined);
     };
     try {

@@ -73,6 +73,11 @@ export function generateName(base: string): string {
   return s;
 }
 
+/** When a grace period of `seconds` from `now` ends; capped at the last second RFC 3339 can write. */
+function graceDeadline(now: Date, seconds: number): Date {
+  return new Date(Math.min(now.getTime() + seconds * 1000, Date.UTC(9999, 11, 31, 23, 59, 59)));
+}
+
 /** RFC 3339 with seconds, as metav1.Time serializes. */
 export function timestamp(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -104,8 +109,8 @@ function encodeContinue(t: ContinueToken): string {
 function decodeContinue(s: string, prefix: string): ContinueToken {
   try {
     const t = JSON.parse(Buffer.from(s, "base64url").toString("utf8")) as { v?: string; rv?: number; start?: string };
-    if (t.v !== "meta.k8s.io/v1" || typeof t.rv !== "number" || typeof t.start !== "string" || t.start.includes("..")) throw new Error();
-    return { rv: t.rv, start: prefix + t.start };
+    if (t.v !== "meta.k8s.io/v1" || !Number.isSafeInteger(t.rv) || (t.rv as number) <= 0 || typeof t.start !== "string" || t.start.includes("..")) throw new Error();
+    return { rv: t.rv as number, start: prefix + t.start };
   } catch {
     throw badRequest(`invalid continue token: "${s.slice(0, 64)}"`);
   }
@@ -197,8 +202,11 @@ export class ResourceStore {
     const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
     if (opts.continue) return this.listFromStorage(filter, limit, decodeContinue(opts.continue, this.prefix));
     const rvParam = opts.resourceVersion ?? "";
-    if (rvParam === "") await this.reflector.sync();
-    else if (rvParam !== "0") {
+    // A consistent list comes from the cache once it has caught up with storage; if it cannot
+    // within a few seconds (storage slow, or the cache stopped), straight from storage instead.
+    if (rvParam === "") {
+      if (!(await this.reflector.sync(undefined, 3_000))) return this.listExact(filter, limit, await this.storage.currentRevision());
+    } else if (rvParam !== "0") {
       const rv = Number(rvParam);
       if (!Number.isSafeInteger(rv) || rv < 0) throw badRequest(`invalid resourceVersion: "${rvParam}"`);
       if (opts.resourceVersionMatch === "Exact") return this.listExact(filter, limit, rv);
@@ -260,7 +268,7 @@ export class ResourceStore {
     await this.start();
     let from: number | undefined;
     if (resourceVersion === undefined || resourceVersion === "") {
-      await this.reflector.sync();
+      if (!(await this.reflector.sync(undefined, 3_000))) throw failure(504, "Timeout", "the watch cache did not catch up with storage in time; try again");
     } else if (resourceVersion !== "0") {
       from = Number(resourceVersion);
       if (!Number.isSafeInteger(from) || from < 0) throw badRequest(`invalid resourceVersion: "${resourceVersion}"`);
@@ -338,7 +346,12 @@ export class ResourceStore {
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
     delete meta.selfLink;
-    if (this.def.subresources?.status && !this.def.strategy.keepStatusOnCreate) obj.status = {};
+    // Status is written through /status only: built-ins start from an empty status, custom
+    // resources from none at all (as kube-apiserver's CR strategy drops the field).
+    if (this.def.subresources?.status && !this.def.strategy.keepStatusOnCreate) {
+      if (this.def.crd) delete obj.status;
+      else obj.status = {};
+    }
   }
 
   private validateCreate(obj: KubeObject, ctx: RequestContext): void {
@@ -414,7 +427,9 @@ export class ResourceStore {
           if (ctx.dryRun) return { obj: next, created: false };
           const d = await this.storage.delete(key, cur.rev);
           if (!d.ok) {
-            if (wantRv) throw this.conflictError(name);
+            // Changed meanwhile: try again on the new state (a stale wantRv is caught above).
+            await rollback();
+            if (attempt > 50) throw this.conflictError(name);
             continue;
           }
           await this.admission.afterDelete(this.def, next);
@@ -427,8 +442,9 @@ export class ResourceStore {
         }
         const r = await this.storage.update(key, next, cur.rev);
         if (!r.ok) {
+          // Someone wrote in between. The mutation runs again on the new state: a request that
+          // named a resourceVersion then fails the check above with 409; a patch applies anew.
           await rollback();
-          if (wantRv) throw this.conflictError(name);
           if (attempt > 50) throw this.conflictError(name);
           continue;
         }
@@ -525,6 +541,7 @@ export class ResourceStore {
           if (this.sameStored(next, obj)) return { obj: this.withKind(obj), deleted: false };
           const r = await this.storage.update(key, next, cur.rev);
           if (!r.ok) {
+            await rollback();
             if (attempt > 20) throw this.conflictError(name);
             continue;
           }
@@ -534,6 +551,7 @@ export class ResourceStore {
         if (ctx.dryRun) return { obj: this.withKind(obj), deleted: true };
         const r = await this.storage.delete(key, cur.rev);
         if (!r.ok) {
+          await rollback();
           if (attempt > 20) throw this.conflictError(name);
           continue;
         }
@@ -553,12 +571,13 @@ export class ResourceStore {
     const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? "Orphan" : opts.orphanDependents === false ? "Background" : undefined);
     if (policy === "Foreground" && !finalizers.includes("foregroundDeletion")) finalizers.push("foregroundDeletion");
     if (policy === "Orphan" && !finalizers.includes("orphan")) finalizers.push("orphan");
-    if (opts.gracePeriodSeconds !== undefined && (!Number.isInteger(opts.gracePeriodSeconds) || opts.gracePeriodSeconds < 0))
+    if (opts.gracePeriodSeconds !== undefined && (!Number.isSafeInteger(opts.gracePeriodSeconds) || opts.gracePeriodSeconds < 0))
       throw invalid(this.def, meta.name ?? "", [field.invalid("gracePeriodSeconds", opts.gracePeriodSeconds, "must be greater than or equal to 0")]);
     let grace = this.gracePeriod(obj, opts);
-    // A namespace waits for its spec.finalizers (the namespace controller empties it first).
+    // The first delete of a namespace only starts its termination; it goes once its spec.finalizers
+    // are empty (the namespace controller empties them after deleting what the namespace held).
     const nsFinalizers = this.isNamespaces() ? (((obj.spec ?? {}) as { finalizers?: string[] }).finalizers ?? []) : [];
-    if (nsFinalizers.length) {
+    if (this.isNamespaces() && (nsFinalizers.length || !meta.deletionTimestamp)) {
       if (meta.deletionTimestamp) return obj;
       const next = clone(obj);
       next.metadata.deletionTimestamp = timestamp(ctx.now);
@@ -573,7 +592,7 @@ export class ResourceStore {
       if (grace !== undefined && grace < left) {
         const next = clone(obj);
         next.metadata.deletionGracePeriodSeconds = grace;
-        next.metadata.deletionTimestamp = timestamp(new Date(ctx.now.getTime() + grace * 1000));
+        next.metadata.deletionTimestamp = timestamp(graceDeadline(ctx.now, grace));
         if (grace === 0 && !finalizers.length) return undefined;
         return next;
       }
@@ -584,7 +603,7 @@ export class ResourceStore {
     if (grace === undefined) grace = 0;
     if (grace === 0 && finalizers.length === 0) return undefined;
     const next = clone(obj);
-    next.metadata.deletionTimestamp = timestamp(new Date(ctx.now.getTime() + grace * 1000));
+    next.metadata.deletionTimestamp = timestamp(graceDeadline(ctx.now, grace));
     next.metadata.deletionGracePeriodSeconds = grace;
     if (finalizers.length) next.metadata.finalizers = finalizers;
     return next;

@@ -13,6 +13,7 @@ import {
   methodNotSupported,
   requestEntityTooLarge,
   StatusError,
+  type FieldError,
   type Status,
 } from "@corekube/api";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -30,6 +31,7 @@ import {
   apiResourceList,
   apiVersions,
 } from "./discovery.js";
+import { mediaType } from "./body.js";
 import { requestInfo, isTrue, type RequestInfo } from "./request-info.js";
 import { includeOf, ResourceHandlers, type ApiRequest, type ApiResponse } from "./resource-handlers.js";
 import { handleBinding, handleEviction, handleFinalize, handleScale } from "./subresources.js";
@@ -116,6 +118,43 @@ function statusBody(e: StatusError): Status {
   return e.status;
 }
 
+/**
+ * A write's query parameters are its options object (CreateOptions, PatchOptions...), which
+ * kube-apiserver validates before anything else: 422 naming the options kind, one cause per field.
+ */
+export function validateWriteOptions(method: string, query: URLSearchParams, contentType: string | undefined): void {
+  const kind = OPTIONS_KIND[method];
+  if (!kind) return;
+  const errs: FieldError[] = [];
+  const manager = query.get("fieldManager");
+  if (method !== "DELETE" && manager !== null) {
+    if (Buffer.byteLength(manager) > 128) errs.push(field.tooLong("fieldManager", manager, 128));
+    let at = 0;
+    for (const ch of manager) {
+      // Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
+      if (!/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch)) {
+        const code = `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+        errs.push(field.invalid("fieldManager", manager, `invalid character ${code} (at position ${at})`));
+      }
+      at += Buffer.byteLength(ch);
+    }
+  }
+  const dry = query.getAll("dryRun");
+  if (dry.some((v) => v !== "All")) errs.push(field.notSupported("dryRun", dry, ["All"]));
+  const validation = query.get("fieldValidation");
+  if (method !== "DELETE" && validation !== null && !["", "Ignore", "Strict", "Warn"].includes(validation))
+    errs.push(field.notSupported("fieldValidation", validation, ["", "Ignore", "Strict", "Warn"]));
+  if (method === "PATCH") {
+    const apply = mediaType(contentType).startsWith("application/apply-patch");
+    if (!apply && query.has("force")) errs.push(field.forbidden("force", "may not be specified for non-apply patch"));
+    if (apply && !manager) errs.push(field.required("fieldManager", "is required for apply patch"));
+  }
+  const policy = query.get("propagationPolicy");
+  if (method === "DELETE" && policy !== null && !["Foreground", "Background", "Orphan"].includes(policy))
+    errs.push(field.notSupported("propagationPolicy", policy, ["Foreground", "Background", "Orphan"]));
+  if (errs.length) throw invalid({ group: "meta.k8s.io", kind }, "", errs);
+}
+
 /** 405 as kube-apiserver's router gives it: the path exists, but not for this HTTP method. */
 export function methodNotAllowed(): StatusError {
   return new StatusError({
@@ -153,17 +192,18 @@ const MAX_WARNING_HEADER = 4096;
 
 /**
  * The Warning header for a request's warnings ("299 - \"text\"", comma-separated). The text may
- * quote what the client sent (an unknown field's name): control characters go, the UTF-8 bytes go
- * out as they are (Node wants them as latin1 code units), long texts are cut, and warnings past
- * 4 KiB are dropped — a header Node could not write would turn the answer into a 500.
+ * quote what the client sent (an unknown field's name). Node writes header values as UTF-8 of
+ * their latin1 code units, so a raw non-ASCII byte cannot go out: quotes and backslashes are
+ * escaped, anything outside printable ASCII becomes \uXXXX, long texts are cut, and warnings past
+ * 4 KiB are dropped — a header Node refused would turn the answer into a 500.
  */
 export function warningHeader(warnings: readonly string[]): string | undefined {
   const parts: string[] = [];
   let size = 0;
   for (const w of new Set(warnings)) {
-    let text = w.replace(/[\u0000-\u001f\u007f]/g, " ");
-    if (text.length > MAX_WARNING_TEXT) text = `${text.slice(0, MAX_WARNING_TEXT)}...`;
-    const value = Buffer.from(`299 - "${text.replace(/["\\]/g, (c) => `\\${c}`)}"`, "utf8").toString("latin1");
+    let text = w.length > MAX_WARNING_TEXT ? `${w.slice(0, MAX_WARNING_TEXT)}...` : w;
+    text = text.replace(/["\\]/g, (c) => `\\${c}`).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    const value = `299 - "${text}"`;
     if (size + value.length + 2 > MAX_WARNING_HEADER) break;
     parts.push(value);
     size += value.length + 2;
@@ -272,8 +312,8 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
   };
   for (const k of ["livez", "readyz", "healthz"] as const) {
     app.get(`/${k}`, healthHandler(k));
-    app.get(`/${k}/:check`, async (req, reply) => {
-      const name = (req.params as { check: string }).check;
+    app.get(`/${k}/*`, async (req, reply) => {
+      const name = (req.params as { "*": string })["*"].replace(/\/+$/, "");
       const c = opts.health.find((h) => h.name === name);
       if (!c) throw noSuchPath();
       try {
@@ -333,12 +373,9 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
     };
     (req as FastifyRequest & { ctxWarnings?: string[] }).ctxWarnings = ctx.warnings;
     const areq: ApiRequest = { method: req.method, info, query, headers: req.headers, body: req.body as Buffer | undefined, ctx };
-    const optionsKind = OPTIONS_KIND[req.method];
-    if (optionsKind) {
-      // kube-apiserver validates the write's options object: dryRun may only hold "All".
-      const dry = query.getAll("dryRun");
-      if (dry.some((v) => v !== "All")) throw invalid({ group: "meta.k8s.io", kind: optionsKind }, "", [field.notSupported("dryRun", dry, ["All"])]);
-      ctx.dryRun = dry.length > 0;
+    if (OPTIONS_KIND[req.method]) {
+      validateWriteOptions(req.method, query, req.headers["content-type"]);
+      ctx.dryRun = query.getAll("dryRun").length > 0;
     }
     // POST /api/v1/namespaces/ns/bindings: the old way to bind a pod.
     if (!store && info.group === "" && info.resource === "bindings" && req.method === "POST") {

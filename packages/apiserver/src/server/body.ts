@@ -30,14 +30,36 @@ export function decodeYaml(text: string): DecodedBody {
   }
 }
 
+function goType(v: unknown): string {
+  if (Array.isArray(v)) return "array";
+  if (typeof v === "boolean") return "bool";
+  return typeof v;
+}
+
+/**
+ * apiVersion and kind are strings (or absent, or null): the first thing kube-apiserver decodes from
+ * any body, with its 400 when they are not — before anything prints or compares them.
+ */
+export function checkTypeMeta(value: unknown): void {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return;
+  for (const key of ["apiVersion", "kind"] as const) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== undefined && v !== null && typeof v !== "string")
+      throw badRequest(`couldn't get version/kind; json parse error: json: cannot unmarshal ${goType(v)} into Go struct field .${key} of type string`);
+  }
+}
+
 /** An object body (create, update): JSON or YAML by Content-Type; an empty body is an error. */
 export function decodeObjectBody(raw: Buffer | undefined, contentType: string | undefined): DecodedBody {
   const mt = mediaType(contentType);
   const text = raw ? raw.toString("utf8") : "";
   if (text.trim() === "") throw badRequest("the request body is empty: send the object as JSON or YAML");
-  if (mt === "application/json" || mt === "" || mt === "*/*") return decodeJson(text);
-  if (mt === "application/yaml" || mt === "application/x-yaml" || mt === "text/yaml") return decodeYaml(text);
-  throw unsupportedMediaType(OBJECT_MEDIA_TYPES);
+  let decoded: DecodedBody;
+  if (mt === "application/json" || mt === "" || mt === "*/*") decoded = decodeJson(text);
+  else if (mt === "application/yaml" || mt === "application/x-yaml" || mt === "text/yaml") decoded = decodeYaml(text);
+  else throw unsupportedMediaType(OBJECT_MEDIA_TYPES);
+  checkTypeMeta(decoded.value);
+  return decoded;
 }
 
 /** An optional body (DELETE's DeleteOptions). */

@@ -34,3 +34,11 @@ describe("requestInfo", () => {
     expect(ri("GET", "/healthz")).toMatchObject({ resourceRequest: false, verb: "get" });
   });
 });
+
+describe("requestInfo on broken URLs", () => {
+  it("a bad %-escape in a namespace or name is a 400 Status error, not a crash", () => {
+    expect(() => requestInfo("GET", "/api/v1/namespaces/%zz/pods", new URLSearchParams())).toThrow(expect.objectContaining({ code: 400, reason: "BadRequest" }));
+    expect(() => requestInfo("GET", "/api/v1/namespaces/d/pods/%E0%A4%A", new URLSearchParams())).toThrow(expect.objectContaining({ code: 400 }));
+    expect(requestInfo("GET", "/api/v1/namespaces/d/pods/a%2Fb", new URLSearchParams())).toMatchObject({ name: "a/b" });
+  });
+});

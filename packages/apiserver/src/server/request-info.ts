@@ -1,6 +1,7 @@
 // Book 11.2: how the API server reads a URL — /api/v1/namespaces/ns/pods/name/status becomes
 // (group "", version v1, namespace ns, resource pods, name, subresource status) plus a verb, the
 // same tuple authorization and admission see (kube-apiserver's RequestInfo).
+import { badRequest } from "@corekube/api";
 
 export interface RequestInfo {
   resourceRequest: boolean;
@@ -16,6 +17,15 @@ export interface RequestInfo {
   name: string;
   /** Segments after the subresource (e.g. proxy paths). */
   parts: string[];
+}
+
+/** A %-decoded path segment; a broken escape is the client's error (400), not a crash. */
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw badRequest(`the path segment "${s.slice(0, 100)}" is not valid %-encoding`);
+  }
 }
 
 const NAMESPACE_SUBRESOURCES = new Set(["status", "finalize"]);
@@ -57,13 +67,13 @@ export function requestInfo(method: string, path: string, query: URLSearchParams
     segs = segs.slice(1);
   }
   if (segs[0] === "namespaces" && segs.length > 1) {
-    info.namespace = decodeURIComponent(segs[1]!);
+    info.namespace = decodeSegment(segs[1]!);
     // /namespaces/ns/<resource>/... is a namespaced resource; /namespaces/ns[/status|/finalize] is
     // the namespace object itself.
     if (segs.length > 2 && !NAMESPACE_SUBRESOURCES.has(segs[2]!)) segs = segs.slice(2);
   }
   info.resource = segs[0]!;
-  if (segs.length > 1) info.name = decodeURIComponent(segs[1]!);
+  if (segs.length > 1) info.name = decodeSegment(segs[1]!);
   if (segs.length > 2) info.subresource = segs[2]!;
   if (segs.length > 3) info.parts = segs.slice(3);
   if (!info.name) {

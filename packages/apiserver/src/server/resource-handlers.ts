@@ -3,6 +3,8 @@
 // kube-apiserver reads them (dryRun, fieldManager, fieldValidation, selectors, limit/continue).
 import {
   badRequest,
+  field,
+  invalid,
   fieldSelectorFields,
   methodNotSupported,
   parseFieldSelector,
@@ -71,7 +73,8 @@ function intParam(query: URLSearchParams, name: string): number | undefined {
   const v = query.get(name);
   if (v === null || v === "") return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n)) throw badRequest(`invalid value for ${name}: "${v}" is not an integer`);
+  // Beyond 2^53 a number is no longer exact (and beyond 2^63 storage refuses it): refuse it here.
+  if (!Number.isSafeInteger(n)) throw badRequest(`invalid value for ${name}: "${v}" is not an integer`);
   return n;
 }
 
@@ -340,7 +343,7 @@ function deleteOptionsOf(req: ApiRequest): DeleteOptions {
   }
   const dry = b.dryRun;
   if (Array.isArray(dry) && dry.length > 0) {
-    if (dry.some((d) => d !== "All")) throw badRequest(`unsupported dryRun value: the only supported value is "All"`);
+    if (dry.some((d) => d !== "All")) throw invalid({ group: "meta.k8s.io", kind: "DeleteOptions" }, "", [field.notSupported("dryRun", dry, ["All"])]);
     req.ctx.dryRun = true;
   }
   return o;

@@ -187,8 +187,15 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   };
 
   // --- health
+  let bootstrapped = false;
   const health: HealthCheck[] = [
     { name: "ping", check: async () => undefined },
+    {
+      name: "poststarthook/bootstrap-objects",
+      check: async () => {
+        if (!bootstrapped) throw new Error("the system namespaces and the kubernetes Service are not written yet");
+      },
+    },
     {
       name: "etcd",
       check: async () => {
@@ -258,8 +265,6 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     }
   }
 
-  // --- bootstrap objects
-  await bootstrap(registry, allocator, cidr, advertise, o.securePort, log);
 
   // --- periodic compaction: keep about five minutes of history, like kube-apiserver.
   let lastRev = 0;
@@ -279,6 +284,10 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   await app.listen({ port: o.securePort, host: o.bindAddress });
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : o.securePort;
+  // --- bootstrap objects (after listen: the kubernetes Service points at the real port).
+  // /readyz stays failing until they exist.
+  await bootstrap(registry, allocator, cidr, advertise, port, log);
+  bootstrapped = true;
   const url = `${https ? "https" : "http"}://${advertise.includes(":") ? `[${advertise}]` : advertise}:${port}`;
   if (adminKubeconfig && kubeconfigPath) await writeKubeconfig(kubeconfigPath, { ...adminKubeconfig, server: url });
 

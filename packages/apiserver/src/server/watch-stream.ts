@@ -110,7 +110,9 @@ export async function serveWatch(store: ResourceStore, res: ServerResponse, p: W
     store.unwatch(watcher);
     return;
   }
-  const timeoutMs = p.timeoutSeconds !== undefined && p.timeoutSeconds > 0 ? p.timeoutSeconds * 1000 : (1800 + Math.random() * 1800) * 1000;
+  // Timers hold at most 2^31-1 ms (about 24 days); a longer timeoutSeconds would fire at once.
+  const asked = p.timeoutSeconds !== undefined && p.timeoutSeconds > 0 ? p.timeoutSeconds * 1000 : (1800 + Math.random() * 1800) * 1000;
+  const timeoutMs = Math.min(asked, 2 ** 31 - 1);
   timer = setTimeout(() => {
     if (p.allowBookmarks) bookmark();
     finish();
