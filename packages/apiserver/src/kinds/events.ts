@@ -212,6 +212,8 @@ export const eventsV1: ResourceDef = {
   namespaced: true,
   shortNames: ["ev"],
   schemaName: "io.k8s.api.events.v1.Event",
+  // One storage with core/v1 Events: an Event written through either API shows in both.
+  storedAs: { group: "", resource: "events", toStorage: eventsV1ToCoreEvent, fromStorage: coreEventToEventsV1 },
   strategy: {
     validate: validateEventsV1,
     validateUpdate: validateEventsV1Update,

@@ -129,7 +129,7 @@ export class ResourceStore {
     readonly hooks: StoreHooks,
     opts: { cacheCapacity?: number; onError?: (e: unknown) => void } = {},
   ) {
-    this.prefix = resourcePrefix(def);
+    this.prefix = resourcePrefix(def.storedAs ?? def);
     this.cache = new WatchCache({ prefix: this.prefix, capacity: opts.cacheCapacity });
     this.reflector = new Reflector(storage, this.cache, { onError: opts.onError });
   }
@@ -149,13 +149,32 @@ export class ResourceStore {
   }
 
   key(namespace: string, name: string): string {
-    return objectKey(this.def, namespace, name);
+    const sa = this.def.storedAs;
+    return objectKey(sa ? { group: sa.group, resource: sa.resource, namespaced: this.def.namespaced } : this.def, namespace, name);
+  }
+
+  /** The API's form of a stored object (the same object unless the resource is stored as another). */
+  present = (obj: KubeObject): KubeObject => {
+    const sa = this.def.storedAs;
+    if (!sa) return obj;
+    const out = sa.fromStorage(obj);
+    out.metadata = obj.metadata;
+    return out;
+  };
+
+  /** The stored form of an API object. */
+  private stored(obj: KubeObject): KubeObject {
+    const sa = this.def.storedAs;
+    if (!sa) return obj;
+    const out = sa.toStorage(obj);
+    out.metadata = obj.metadata;
+    return out;
   }
 
   fieldsOf = (obj: KubeObject): Record<string, string> => {
     const base: Record<string, string> = { "metadata.name": obj.metadata.name ?? "" };
     if (this.def.namespaced) base["metadata.namespace"] = obj.metadata.namespace ?? "";
-    return this.def.fields ? { ...base, ...this.def.fields(obj) } : base;
+    return this.def.fields ? { ...base, ...this.def.fields(this.present(obj)) } : base;
   };
 
   filter(namespace: string, labels?: Selector, fields?: FieldSelector): Filter {
@@ -178,9 +197,10 @@ export class ResourceStore {
       if (!Number.isSafeInteger(rv) || rv < 0) throw badRequest(`invalid resourceVersion: "${resourceVersion}"`);
       if (rv > 0) await this.syncTo(rv);
       const cached = this.cache.get(key);
-      obj = cached ? clone(cached) : undefined;
+      obj = cached ? this.present(clone(cached)) : undefined;
     } else {
-      obj = (await this.storage.get(key))?.obj;
+      const got = (await this.storage.get(key))?.obj;
+      obj = got ? this.present(got) : undefined;
     }
     if (!obj) throw notFound(this.def, name);
     return this.withKind(obj);
@@ -188,7 +208,8 @@ export class ResourceStore {
 
   /** The current object from the cache (no copy: do not mutate). */
   peek(namespace: string, name: string): KubeObject | undefined {
-    return this.cache.get(this.key(namespace, name));
+    const o = this.cache.get(this.key(namespace, name));
+    return o ? this.present(o) : undefined;
   }
 
   /**
@@ -214,7 +235,7 @@ export class ResourceStore {
     }
     const rev = this.cache.rev;
     const page = this.cache.list(filter, { limit });
-    const items = page.items.map((it) => it.obj);
+    const items = page.items.map((it) => this.present(it.obj));
     const out: ListResult = { items, resourceVersion: String(rev) };
     if (page.more && page.lastKey) out.continue = encodeContinue({ rv: rev, start: page.lastKey.slice(this.prefix.length) + "\0" });
     return out;
@@ -251,7 +272,7 @@ export class ResourceStore {
           const lastKey = this.key(last.metadata.namespace ?? "", last.metadata.name ?? "");
           return { items: items.map((o) => this.withKind(o)), resourceVersion: String(token.rv), continue: encodeContinue({ rv: token.rv, start: lastKey.slice(this.prefix.length) + "\0" }) };
         }
-        items.push(it.obj);
+        items.push(this.present(it.obj));
       }
       if (!page.more || page.items.length === 0) break;
       start = page.items[page.items.length - 1]!.key + "\0";
@@ -321,7 +342,7 @@ export class ResourceStore {
       if (existing) throw alreadyExists(this.def, obj.metadata.name ?? "");
       return obj;
     }
-    const r = await this.storage.create(key, obj);
+    const r = await this.storage.create(key, this.stored(obj));
     if (!r.ok) throw alreadyExists(this.def, obj.metadata.name ?? "");
     obj.metadata.resourceVersion = String(r.rev);
     return obj;
@@ -375,7 +396,7 @@ export class ResourceStore {
     const sub = opts.subresource ?? "";
     for (let attempt = 0; ; attempt++) {
       const cur = await this.storage.get(key);
-      const currentObj = cur ? clone(cur.obj) : undefined;
+      const currentObj = cur ? this.present(clone(cur.obj)) : undefined;
       const desired = clone(await mutate(currentObj ? clone(currentObj) : undefined));
       this.checkKind(desired);
       if (desired.metadata.name !== undefined && desired.metadata.name !== name)
@@ -440,7 +461,7 @@ export class ResourceStore {
           next.metadata.resourceVersion = String(cur.rev);
           return { obj: next, created: false };
         }
-        const r = await this.storage.update(key, next, cur.rev);
+        const r = await this.storage.update(key, this.stored(next), cur.rev);
         if (!r.ok) {
           // Someone wrote in between. The mutation runs again on the new state: a request that
           // named a resourceVersion then fails the check above with 409; a patch applies anew.
@@ -527,7 +548,7 @@ export class ResourceStore {
     for (let attempt = 0; ; attempt++) {
       const cur = await this.storage.get(key);
       if (!cur) throw notFound(this.def, name);
-      const obj = clone(cur.obj);
+      const obj = this.present(clone(cur.obj));
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== obj.metadata.uid)
         throw conflict(this.def, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid ?? ""}`);
@@ -539,7 +560,7 @@ export class ResourceStore {
         if (next) {
           if (ctx.dryRun) return { obj: this.withKind(next), deleted: false };
           if (this.sameStored(next, obj)) return { obj: this.withKind(obj), deleted: false };
-          const r = await this.storage.update(key, next, cur.rev);
+          const r = await this.storage.update(key, this.stored(next), cur.rev);
           if (!r.ok) {
             await rollback();
             if (attempt > 20) throw this.conflictError(name);

@@ -157,6 +157,16 @@ export interface ResourceDef {
   fields?(obj: KubeObject): Record<string, string>;
   /** Custom resources: the CRD's name; undefined for built-ins. */
   crd?: string;
+  /**
+   * Kept under another resource's keys and in its form: events.k8s.io/v1 Events are stored as core
+   * v1 Events (one storage, two API shapes), as kube-apiserver stores one version of each kind.
+   */
+  storedAs?: {
+    group: string;
+    resource: string;
+    toStorage(obj: KubeObject): KubeObject;
+    fromStorage(obj: KubeObject): KubeObject;
+  };
 }
 
 export type { FieldError };

@@ -53,12 +53,12 @@ export async function serveWatch(store: ResourceStore, res: ServerResponse, p: W
       const k = `json:${ev.type}`;
       let s = memo.get(k);
       if (s === undefined) {
-        s = `{"type":"${ev.type}","object":${JSON.stringify(ev.obj)}}\n`;
+        s = `{"type":"${ev.type}","object":${JSON.stringify(store.present(ev.obj))}}\n`;
         memo.set(k, s);
       }
       return s;
     }
-    const out = JSON.stringify({ type: ev.type, object: p.render(ev.obj, first) }) + "\n";
+    const out = JSON.stringify({ type: ev.type, object: p.render(store.present(ev.obj), first) }) + "\n";
     first = false;
     return out;
   };
