@@ -1,7 +1,8 @@
 // Book 11.2 and 12.8: the API server benchmark — real `corekube apiserver` processes over each
 // storage backend (corekube kv, then Debian's etcd), measured against the API server's anchors.
 //
-//   pnpm exec tsx bench/apiserver/run.ts [--quick] [--backend kv|etcd] [--profile <dir>]
+//   pnpm exec tsx bench/apiserver/run.ts [--quick] [--backend kv|etcd] [--only creates,list,kubectl,steady,watch]
+//                                        [--watchers N] [--watch-rate N] [--profile <dir>]
 //
 // --quick: smaller sizes (about a minute). --profile <dir>: the apiserver and storage processes are
 // CPU-profiled (cpu-profile.mjs) and leave their .cpuprofile files in <dir>. Prints figures, each with its
@@ -27,6 +28,13 @@ const profileDir = flag("--profile");
 const SIZE = quick
   ? { pods: 2_000, perNamespace: 1_000, warm: 300, clients: 32, rate: 500, steadySeconds: 4, watchers: 200, watchWrites: 40, watchSeconds: 2, listRuns: 3, kubectlRuns: 3 }
   : { pods: 10_000, perNamespace: 1_000, warm: 500, clients: 32, rate: 500, steadySeconds: 10, watchers: 1_000, watchWrites: 100, watchSeconds: 5, listRuns: 5, kubectlRuns: 5 };
+/** --only creates,list,kubectl,steady,watch: a subset of the phases (LIST and kubectl need the creates). */
+const phases = new Set((flag("--only") ?? "creates,list,kubectl,steady,watch").split(","));
+const watchersFlag = flag("--watchers");
+if (watchersFlag) SIZE.watchers = Number(watchersFlag);
+/** --watch-rate N: writes per second during the fan-out (default 20); each reaches every watcher. */
+const watchRate = Number(flag("--watch-rate") ?? 20);
+SIZE.watchWrites = Math.max(1, Math.round(watchRate * SIZE.watchSeconds));
 const WATCH_THREADS = 4;
 
 const TARGET = {
@@ -39,10 +47,12 @@ const TARGET = {
 interface Figures {
   creates?: LoadResult;
   steady?: LoadResult & { lateStarts: number };
+  /** The same mix at a rate this machine sustains, when 500/s is out of reach: the latency floor. */
+  steadyLow?: LoadResult & { lateStarts: number; rate: number };
   listJson?: number[];
   listTable?: number[];
   listBytes?: { json: number; table: number };
-  watch?: { watchers: number; writes: number; delivered: number; expected: number; p50: number; p99: number; max: number; connectMs: number; writeP50: number; serverCpu: number };
+  watch?: { watchers: number; writes: number; delivered: number; expected: number; p50: number; p99: number; max: number; connectMs: number; writeP50: number; serverCpu: number; clientCpu: number };
   kubectlCold?: number;
   kubectl?: number[];
   kubectlAll?: number;
@@ -113,6 +123,7 @@ async function watchFanOut(cp: ControlPlane, c: Client, pids: number[], log: (s:
   const interval = (SIZE.watchSeconds * 1000) / SIZE.watchWrites;
   const start = performance.now();
   const cpu0 = cpuSeconds(pids);
+  const client0 = process.cpuUsage();
   const writes: Promise<void>[] = [];
   for (let j = 0; j < SIZE.watchWrites; j++) {
     const due = start + j * interval;
@@ -128,7 +139,10 @@ async function watchFanOut(cp: ControlPlane, c: Client, pids: number[], log: (s:
   }
   await Promise.all(writes);
   await new Promise((r) => setTimeout(r, 3_000));
-  const serverCpu = (cpuSeconds(pids) - cpu0) / ((performance.now() - start) / 1000);
+  const elapsed = (performance.now() - start) / 1000;
+  const serverCpu = (cpuSeconds(pids) - cpu0) / elapsed;
+  const client = process.cpuUsage(client0);
+  const clientCpu = (client.user + client.system) / 1e6 / elapsed;
   const done = await Promise.all(workers.map((w) => {
     const p = next(w);
     w.postMessage("stop");
@@ -148,6 +162,7 @@ async function watchFanOut(cp: ControlPlane, c: Client, pids: number[], log: (s:
     connectMs,
     writeP50: percentile(writeLat, 50),
     serverCpu,
+    clientCpu,
   };
 }
 
@@ -159,6 +174,21 @@ async function measure(backend: Backend, f: Figures): Promise<void> {
   const pids = [...pidsWith(cp.stateDir), ...pidsWith(`--listen-client-urls ${cp.etcdServers[0]}`)];
   try {
     log(`control plane up at ${cp.url} (server pids ${pids.join(", ")})`);
+    if (phases.has("creates") || phases.has("list") || phases.has("kubectl")) await createsPhase();
+    if (phases.has("list")) await listPhase();
+    if (phases.has("kubectl")) await kubectlPhase();
+    if (phases.has("steady")) await steadyPhase();
+    if (phases.has("watch")) {
+      f.watch = await watchFanOut(cp, c, pids, log);
+      const w = f.watch;
+      log(`watch fan-out, ${n0(w.watchers)} watchers, ${w.writes} writes at ${watchRate}/s: delivery p50 ${ms(w.p50)} ms, p99 ${ms(w.p99)} ms, max ${ms(w.max)} ms; ${n0(w.delivered)}/${n0(w.expected)} events delivered; opening the watchers took ${ms(w.connectMs)} ms; write p50 ${ms(w.writeP50)} ms; server ${w.serverCpu.toFixed(2)} cores, client (watcher threads) ${w.clientCpu.toFixed(2)} — ${vsTarget(w.p99, TARGET.watchP99, " ms", false)}`);
+    }
+  } finally {
+    await agent.close();
+    await cp.stop();
+  }
+
+  async function createsPhase() {
     const namespaces = Math.ceil(SIZE.pods / SIZE.perNamespace);
     for (let n = 0; n < namespaces; n++) await namespace(c, `bench-${n}`);
     const create = async (i: number) => {
@@ -169,7 +199,9 @@ async function measure(backend: Backend, f: Figures): Promise<void> {
     await closedLoop(SIZE.clients, SIZE.warm, create, []);
     f.creates = await closedLoop(SIZE.clients, SIZE.pods - SIZE.warm, (i) => create(i + SIZE.warm), pids);
     log(`pod creates, ${SIZE.clients} clients: ${n0(f.creates.opsPerSec)}/s, p50 ${ms(f.creates.p50)} ms, p99 ${ms(f.creates.p99)} ms, ${f.creates.errors} errors; server ${f.creates.serverCpu.toFixed(2)} cores, client ${f.creates.clientCpu.toFixed(2)} — ${vsTarget(f.creates.opsPerSec, TARGET.creates, "/s", true)}`);
+  }
 
+  async function listPhase() {
     const list = await timeList(c, "/api/v1/pods", "application/json", SIZE.listRuns, SIZE.pods);
     f.listJson = list.times;
     const table = await timeList(c, "/api/v1/pods", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json", SIZE.listRuns, SIZE.pods);
@@ -177,7 +209,9 @@ async function measure(backend: Backend, f: Figures): Promise<void> {
     f.listBytes = { json: list.bytes, table: table.bytes };
     log(`LIST ${n0(SIZE.pods)} pods, JSON: p50 ${ms(median(f.listJson))} ms of ${f.listJson.map(ms).join(", ")} (${(list.bytes / 1e6).toFixed(1)} MB) — ${vsTarget(median(f.listJson), TARGET.list, " ms", false)}`);
     log(`LIST ${n0(SIZE.pods)} pods, Table: p50 ${ms(median(f.listTable))} ms of ${f.listTable.map(ms).join(", ")} (${(table.bytes / 1e6).toFixed(1)} MB) — ${vsTarget(median(f.listTable), TARGET.list, " ms", false)}`);
+  }
 
+  async function kubectlPhase() {
     if (kubectlAvailable("1.33")) {
       const k = kubectl("1.33", cp.kubeconfig);
       try {
@@ -201,31 +235,41 @@ async function measure(backend: Backend, f: Figures): Promise<void> {
     } else {
       log("kubectl 1.33 is not installed: skipped");
     }
+  }
 
+  async function steadyPhase() {
     // A steady 500 writes/s: create s-k, patch s-(k-100), delete s-(k-200), round and round.
     const ns = "bench-steady";
     await namespace(c, ns);
     const base = `/api/v1/namespaces/${ns}/pods`;
     await closedLoop(SIZE.clients, 200, async (i) => void expectOk(await call(c, "POST", base, podBody(`s-${i}`, i)), 201, "steady pod"), []);
-    f.steady = await steadyRate(
-      SIZE.rate,
-      SIZE.steadySeconds,
-      async (i) => {
-        const k = 200 + Math.floor(i / 3);
-        if (i % 3 === 0) expectOk(await call(c, "POST", base, podBody(`s-${k}`, k)), 201, "steady create");
-        else if (i % 3 === 1) expectOk(await call(c, "PATCH", `${base}/s-${k - 100}`, { metadata: { labels: { step: String(i) } } }, { "content-type": "application/merge-patch+json" }), 200, "steady patch");
-        else expectOk(await call(c, "DELETE", `${base}/s-${k - 200}?gracePeriodSeconds=0`), 200, "steady delete");
-      },
-      pids,
-    );
+    let step = 0; // pods s-0 … s-(step+199) exist before each round
+    const mix = async (rate: number, seconds: number) => {
+      const first = step;
+      const r = await steadyRate(
+        rate,
+        seconds,
+        async (i) => {
+          const k = 200 + first + Math.floor(i / 3);
+          if (i % 3 === 0) expectOk(await call(c, "POST", base, podBody(`s-${k}`, k)), 201, "steady create");
+          else if (i % 3 === 1) expectOk(await call(c, "PATCH", `${base}/s-${k - 100}`, { metadata: { labels: { step: String(i) } } }, { "content-type": "application/merge-patch+json" }), 200, "steady patch");
+          else expectOk(await call(c, "DELETE", `${base}/s-${k - 200}?gracePeriodSeconds=0`), 200, "steady delete");
+        },
+        pids,
+      );
+      step += Math.ceil(Math.round(rate * seconds) / 3);
+      return r;
+    };
+    f.steady = await mix(SIZE.rate, SIZE.steadySeconds);
     log(`mutating requests at ${SIZE.rate}/s for ${SIZE.steadySeconds} s (create/patch/delete): achieved ${n0(f.steady.opsPerSec)}/s, p50 ${ms(f.steady.p50)} ms, p99 ${ms(f.steady.p99)} ms, max ${ms(f.steady.max)} ms, ${f.steady.errors} errors${f.steady.firstError ? ` (${f.steady.firstError.slice(0, 120)})` : ""}, ${f.steady.lateStarts} late starts; server ${f.steady.serverCpu.toFixed(2)} cores — ${vsTarget(f.steady.p99, TARGET.steadyP99, " ms", false)}`);
-
-    f.watch = await watchFanOut(cp, c, pids, log);
-    const w = f.watch;
-    log(`watch fan-out, ${n0(w.watchers)} watchers, ${w.writes} writes: delivery p50 ${ms(w.p50)} ms, p99 ${ms(w.p99)} ms, max ${ms(w.max)} ms; ${n0(w.delivered)}/${n0(w.expected)} events delivered; opening the watchers took ${ms(w.connectMs)} ms; write p50 ${ms(w.writeP50)} ms; server ${w.serverCpu.toFixed(2)} cores — ${vsTarget(w.p99, TARGET.watchP99, " ms", false)}`);
-  } finally {
-    await agent.close();
-    await cp.stop();
+    if (f.steady.opsPerSec < SIZE.rate * 0.9) {
+      // 500/s is beyond this machine: the queue grew all along. The same mix at a rate it
+      // sustains shows the latency of a write that does not wait behind others.
+      await new Promise((r) => setTimeout(r, 2_000));
+      const rate = Math.max(30, Math.round(Math.min(f.steady.opsPerSec, f.creates?.opsPerSec ?? Infinity) / 3 / 10) * 10);
+      f.steadyLow = { ...(await mix(rate, 5)), rate };
+      log(`  the same mix at ${rate}/s for 5 s: p50 ${ms(f.steadyLow.p50)} ms, p99 ${ms(f.steadyLow.p99)} ms, ${f.steadyLow.errors} errors; server ${f.steadyLow.serverCpu.toFixed(2)} cores`);
+    }
   }
 }
 
@@ -234,10 +278,11 @@ function summary(results: Map<Backend, Figures>): string {
     [`pod creates/s, ${SIZE.clients} clients`, `≥ ${n0(TARGET.creates)} (kv)`, (f) => n0(f.creates?.opsPerSec)],
     [`mutating p50 ms at ${SIZE.rate}/s`, "", (f) => ms(f.steady?.p50)],
     [`mutating p99 ms at ${SIZE.rate}/s`, `≤ ${TARGET.steadyP99}`, (f) => ms(f.steady?.p99)],
+    ["mutating p50/p99 ms at a sustainable rate", "", (f) => (f.steadyLow ? `${ms(f.steadyLow.p50)}/${ms(f.steadyLow.p99)} @${f.steadyLow.rate}/s` : "-")],
     [`LIST ${n0(SIZE.pods)} pods JSON p50 ms`, `≤ ${TARGET.list}`, (f) => ms(median(f.listJson))],
     [`LIST ${n0(SIZE.pods)} pods Table p50 ms`, `≤ ${TARGET.list}`, (f) => ms(median(f.listTable))],
-    [`watch p50 ms, ${n0(SIZE.watchers)} watchers`, "", (f) => ms(f.watch?.p50)],
-    [`watch p99 ms, ${n0(SIZE.watchers)} watchers`, `≤ ${TARGET.watchP99}`, (f) => ms(f.watch?.p99)],
+    [`watch p50 ms, ${n0(SIZE.watchers)} watchers, ${watchRate} events/s`, "", (f) => ms(f.watch?.p50)],
+    [`watch p99 ms, ${n0(SIZE.watchers)} watchers, ${watchRate} events/s`, `≤ ${TARGET.watchP99}`, (f) => ms(f.watch?.p99)],
     [`kubectl get pods (${n0(SIZE.perNamespace)}) p50 ms`, "", (f) => ms(median(f.kubectl))],
     [`kubectl get pods -A (${n0(SIZE.pods)}) ms`, "", (f) => ms(f.kubectlAll)],
   ];

@@ -87,9 +87,10 @@ export class ServiceAllocator {
   async claimIp(ip: string | undefined, who: string): Promise<string> {
     if (ip !== undefined) {
       const n = ipToNumber(ip);
-      if (n === undefined || n <= this.cidr.base || n >= this.cidr.base + this.cidr.size - 1)
-        throw this.invalidIp(ip, `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${ipToString(this.cidr.base)}/${this.cidr.bits}`);
-      if (!(await this.storage.claim(IP_PREFIX + ip, who))) throw this.invalidIp(ip, `failed to allocate IP ${ip}: provided IP is already allocated`);
+      if (n === undefined) throw invalid("Service", who.split("/")[1] ?? "", [field.invalid("spec.clusterIPs[0]", ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")]);
+      if (n <= this.cidr.base || n >= this.cidr.base + this.cidr.size - 1)
+        throw this.invalidIp(ip, `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${ipToString(this.cidr.base)}/${this.cidr.bits}`, who);
+      if (!(await this.storage.claim(IP_PREFIX + ip, who))) throw this.invalidIp(ip, `failed to allocate IP ${ip}: provided IP is already allocated`, who);
       return ip;
     }
     const used = await this.claimed(IP_PREFIX);
@@ -130,9 +131,9 @@ export class ServiceAllocator {
     await this.storage.release(PORT_PREFIX + port);
   }
 
-  private invalidIp(ip: string, msg: string) {
+  private invalidIp(ip: string, msg: string, who: string) {
     const errs: FieldError[] = [field.invalid("spec.clusterIPs", [ip], msg)];
-    return invalid("Service", "", errs);
+    return invalid("Service", who.split("/")[1] ?? "", errs);
   }
 
   /** The admission plugin that allocates on create/update and releases on delete. */

@@ -30,6 +30,8 @@ export const namespaces: ResourceDef = {
   singular: "namespace",
   namespaced: false,
   shortNames: ["ns"],
+  // No deletecollection: deleting every namespace at once is not offered (as in Kubernetes).
+  verbs: ["create", "delete", "get", "list", "patch", "update", "watch"],
   nameValidation: "label",
   schemaName: "io.k8s.api.core.v1.Namespace",
   subresources: { status: true },

@@ -102,7 +102,7 @@ export function duplicateFieldMessage(path: string): string {
 // A JSON parser that notices duplicate keys (JSON.parse silently keeps the last one).
 
 /** Deeper nesting than this is refused rather than risking the stack. */
-export const MAX_JSON_DEPTH = 2000;
+export const MAX_JSON_DEPTH = 500;
 
 class Parser {
   private pos = 0;

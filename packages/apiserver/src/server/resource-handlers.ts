@@ -17,6 +17,7 @@ import {
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, patchTypeOf } from "../patch/index.js";
 import { serverSideApply } from "../patch/apply/index.js";
 import { prune } from "../schema/strict.js";
+import { decodeError, firstTypeMismatch } from "../schema/decode-check.js";
 import { decodeKubernetesProtobuf, isKubernetesProtobuf } from "../protobuf/index.js";
 import type { ResourceStore, DeleteOptions, FieldValidation, ListOptions } from "../registry/store.js";
 import type { KubeObject, RequestContext, ResourceDef } from "../registry/types.js";
@@ -62,7 +63,7 @@ export function parseSelectors(query: URLSearchParams, def: ResourceDef, store: 
       out.fields = sel;
     }
   } catch (e) {
-    if (e instanceof SelectorError) throw badRequest(`unable to parse requirement: ${e.message}`);
+    if (e instanceof SelectorError) throw badRequest(e.message.startsWith("unable to parse requirement") ? e.message : `unable to parse requirement: ${e.message}`);
     throw e;
   }
   void def;
@@ -108,6 +109,11 @@ export class ResourceHandlers {
    */
   checkFields(def: ResourceDef, obj: unknown, decoded: DecodedBody | undefined, mode: FieldValidation, ctx: RequestContext): void {
     const schema = def.schemaName ? this.registry.resolver.get(def.schemaName) : undefined;
+    if (schema && !def.crd) {
+      // Built-ins decode into typed structs first: a wrong JSON type is a 400 before any validation.
+      const m = firstTypeMismatch(obj, schema, this.registry.resolver, def.kind);
+      if (m) throw decodeError(def.kind, def.version, m);
+    }
     const unknown = schema && obj && typeof obj === "object" ? prune(obj, schema, this.registry.resolver) : [];
     if (mode === "Ignore") return;
     const problems: string[] = [];
@@ -323,6 +329,8 @@ function deleteOptionsOf(req: ApiRequest): DeleteOptions {
   const q = req.query;
   const grace = q.get("gracePeriodSeconds") ?? b.gracePeriodSeconds;
   if (grace !== undefined && grace !== null) {
+    if (typeof grace !== "string" && typeof grace !== "number")
+      throw badRequest(`json: cannot unmarshal ${Array.isArray(grace) ? "array" : typeof grace} into Go struct field DeleteOptions.gracePeriodSeconds of type int64`);
     const n = Number(grace);
     if (!Number.isInteger(n)) throw badRequest(`gracePeriodSeconds must be an integer, got ${JSON.stringify(grace)}`);
     o.gracePeriodSeconds = n;
