@@ -31,21 +31,39 @@ export function userFromCertificate(cert: PeerCertificate): UserInfo | undefined
  * without a certificate still reach token or anonymous authentication.
  */
 export function clientCertAuthenticator(): Authenticator {
+  // A connection's certificate never changes, so each socket is read once (reading the peer
+  // certificate out of OpenSSL costs more than the rest of a small request).
+  const seen = new WeakMap<TLSSocket, { user?: UserInfo; error?: string }>();
   return {
     async authenticate(req: IncomingMessage) {
       const socket = req.socket;
       if (!isTlsSocket(socket)) return undefined;
-      const cert = socket.getPeerCertificate();
-      if (!cert || Object.keys(cert).length === 0) return undefined;
-      if (!socket.authorized) {
-        const why = socket.authorizationError instanceof Error ? socket.authorizationError.message : String(socket.authorizationError ?? "unknown reason");
-        throw new AuthenticationError(`verifying client certificate failed: ${why}`);
+      let r = seen.get(socket);
+      if (!r) {
+        try {
+          r = { user: fromSocket(socket) };
+        } catch (e) {
+          r = { error: (e as Error).message };
+        }
+        seen.set(socket, r);
       }
-      const ekus = cert.ext_key_usage;
-      if (ekus && ekus.length > 0 && !ekus.includes(CLIENT_AUTH_OID) && !ekus.includes(ANY_EKU_OID)) {
-        throw new AuthenticationError("verifying client certificate failed: it is not valid for client authentication");
-      }
-      return userFromCertificate(cert);
+      if (r.error !== undefined) throw new AuthenticationError(r.error);
+      return r.user;
     },
   };
+}
+
+/** The user of a TLS connection's verified client certificate (undefined: none presented). */
+function fromSocket(socket: TLSSocket): UserInfo | undefined {
+  const cert = socket.getPeerCertificate();
+  if (!cert || Object.keys(cert).length === 0) return undefined;
+  if (!socket.authorized) {
+    const why = socket.authorizationError instanceof Error ? socket.authorizationError.message : String(socket.authorizationError ?? "unknown reason");
+    throw new AuthenticationError(`verifying client certificate failed: ${why}`);
+  }
+  const ekus = cert.ext_key_usage;
+  if (ekus && ekus.length > 0 && !ekus.includes(CLIENT_AUTH_OID) && !ekus.includes(ANY_EKU_OID)) {
+    throw new AuthenticationError("verifying client certificate failed: it is not valid for client authentication");
+  }
+  return userFromCertificate(cert);
 }

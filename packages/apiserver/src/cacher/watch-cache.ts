@@ -15,7 +15,7 @@ export interface CacheEvent {
   prev?: KubeObject;
   rev: number;
   /** Serialized forms, shared by every watcher that sends this event unchanged. */
-  memo?: Map<string, string>;
+  memo?: Map<string, string | Uint8Array>;
 }
 
 /** What a list or watch asks for. */

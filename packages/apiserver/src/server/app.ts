@@ -392,7 +392,7 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const send = (reply: FastifyReply, r: ApiResponse, ctx: RequestContext) => {
     void ctx; // its warnings go out in the onSend hook
-    return reply.code(r.code).type(r.contentType ?? "application/json").send(JSON.stringify(r.body));
+    return reply.code(r.code).type(r.contentType ?? "application/json").send(r.raw ?? JSON.stringify(r.body));
   };
 
   const resource = async (store: ResourceStore, areq: ApiRequest, req: FastifyRequest, reply: FastifyReply): Promise<ApiResponse | undefined> => {

@@ -18,6 +18,7 @@ import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, patchTypeOf 
 import { serverSideApply } from "../patch/apply/index.js";
 import { prune } from "../schema/strict.js";
 import { decodeError, firstTypeMismatch } from "../schema/decode-check.js";
+import { listJson } from "./json-memo.js";
 import { decodeKubernetesProtobuf, isKubernetesProtobuf } from "../protobuf/index.js";
 import type { ResourceStore, DeleteOptions, FieldValidation, ListOptions } from "../registry/store.js";
 import type { KubeObject, RequestContext, ResourceDef } from "../registry/types.js";
@@ -38,6 +39,8 @@ export interface ApiRequest {
 export interface ApiResponse {
   code: number;
   body: unknown;
+  /** The body already serialized (large lists), sent instead of JSON.stringify(body). */
+  raw?: string;
   contentType?: string;
 }
 
@@ -195,7 +198,7 @@ export class ResourceHandlers {
     }
     const metadata: Record<string, unknown> = { resourceVersion: r.resourceVersion };
     if (r.continue) metadata.continue = r.continue;
-    return { code: 200, body: { kind: store.def.listKind, apiVersion: store.apiVersion, metadata, items: r.items } };
+    return { code: 200, body: undefined, raw: listJson(store.def.listKind, store.apiVersion, metadata, r.items) };
   }
 
   async create(store: ResourceStore, req: ApiRequest): Promise<ApiResponse> {

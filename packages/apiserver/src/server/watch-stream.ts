@@ -47,16 +47,17 @@ export async function serveWatch(store: ResourceStore, res: ServerResponse, p: W
   let timer: NodeJS.Timeout | undefined;
   let bookmarks: NodeJS.Timeout | undefined;
 
-  const line = (ev: CacheEvent): string => {
+  const line = (ev: CacheEvent): string | Uint8Array => {
     if (!p.render) {
+      // One encoded buffer per event, shared by every watcher that sends it unchanged.
       const memo = (ev.memo ??= new Map());
       const k = `json:${ev.type}`;
-      let s = memo.get(k);
-      if (s === undefined) {
-        s = `{"type":"${ev.type}","object":${JSON.stringify(store.present(ev.obj))}}\n`;
-        memo.set(k, s);
+      let b = memo.get(k);
+      if (b === undefined) {
+        b = Buffer.from(`{"type":"${ev.type}","object":${JSON.stringify(store.present(ev.obj))}}\n`);
+        memo.set(k, b);
       }
-      return s;
+      return b;
     }
     const out = JSON.stringify({ type: ev.type, object: p.render(store.present(ev.obj), first) }) + "\n";
     first = false;
