@@ -51,10 +51,12 @@ export async function serveWatch(store: ResourceStore, res: ServerResponse, p: W
     if (!p.render) {
       // One encoded buffer per event, shared by every watcher that sends it unchanged.
       const memo = (ev.memo ??= new Map());
-      const k = `json:${ev.type}`;
+      const k = `chunk:${ev.type}`;
       let b = memo.get(k);
       if (b === undefined) {
-        b = Buffer.from(`{"type":"${ev.type}","object":${JSON.stringify(store.present(ev.obj))}}\n`);
+        // A complete HTTP chunk (size line, JSON line, CRLF), so each watcher's cost is one socket write.
+        const body = Buffer.from(`{"type":"${ev.type}","object":${JSON.stringify(store.present(ev.obj))}}\n`);
+        b = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from("\r\n")]);
         memo.set(k, b);
       }
       return b;
@@ -77,7 +79,15 @@ export async function serveWatch(store: ResourceStore, res: ServerResponse, p: W
     filter: p.filter,
     push(ev) {
       if (closed) return true;
-      res.write(line(ev));
+      const out = line(ev);
+      const socket = res.socket;
+      if (typeof out !== "string" && socket) {
+        // The shared, already framed chunk goes straight to the socket (res.end() still sends the
+        // final empty chunk). Everything else this response writes goes through res in order.
+        socket.write(out);
+        return socket.writableLength < MAX_BUFFERED;
+      }
+      res.write(typeof out === "string" ? out : Buffer.from(out));
       return res.writableLength < MAX_BUFFERED;
     },
     stop() {
