@@ -117,7 +117,6 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
 
   // --- registry, admission, stores
   const allocator = new ServiceAllocator(storage, cidr, nodePorts);
-  // eslint-disable-next-line prefer-const
   let registry!: ApiRegistry;
   const nsLookup = {
     async get(name: string): Promise<KubeObject | undefined> {
@@ -286,7 +285,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const port = typeof addr === "object" && addr ? addr.port : o.securePort;
   // --- bootstrap objects (after listen: the kubernetes Service points at the real port).
   // /readyz stays failing until they exist.
-  await bootstrap(registry, allocator, cidr, advertise, port, log);
+  await bootstrap(registry, cidr, advertise, port, log);
   bootstrapped = true;
   const url = `${https ? "https" : "http"}://${advertise.includes(":") ? `[${advertise}]` : advertise}:${port}`;
   if (adminKubeconfig && kubeconfigPath) await writeKubeconfig(kubeconfigPath, { ...adminKubeconfig, server: url });
@@ -319,7 +318,7 @@ async function ensureObject(registry: ApiRegistry, group: string, version: strin
 }
 
 /** The objects every cluster has: system namespaces and the `kubernetes` Service with its endpoints. */
-async function bootstrap(registry: ApiRegistry, allocator: ServiceAllocator, cidr: ReturnType<typeof parseCidr>, advertise: string, port: number, log: (m: string) => void) {
+async function bootstrap(registry: ApiRegistry, cidr: ReturnType<typeof parseCidr>, advertise: string, port: number, log: (m: string) => void) {
   for (const name of SYSTEM_NAMESPACES) await ensureObject(registry, "", "v1", "namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name } });
   // The two priority classes every cluster has, for pods that must not be evicted first.
   for (const [name, value, description] of [
@@ -345,7 +344,6 @@ async function bootstrap(registry: ApiRegistry, allocator: ServiceAllocator, cid
       spec: { type: "ClusterIP", clusterIP: ip, ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: port }], sessionAffinity: "None" },
     }).catch((e) => log(`apiserver: creating the kubernetes Service: ${(e as Error).message}`));
   }
-  void allocator;
   const endpointsStore = registry.get("", "v1", "endpoints");
   if (endpointsStore) {
     const want = {
