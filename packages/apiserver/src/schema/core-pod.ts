@@ -20,6 +20,62 @@ import {
   strEnum,
 } from "./dsl.js";
 
+/** The fields of a container; ephemeral (debug) containers share them. */
+const CONTAINER_FIELDS: Record<string, Schema> = {
+  name: str("The container's name, a DNS label unique in the pod."),
+  image: str("The container image to run, e.g. nginx:1.27."),
+  command: arr(str(), "The entrypoint, replacing the image's ENTRYPOINT; not run in a shell.", { list: "atomic" }),
+  args: arr(str(), "Arguments to the entrypoint, replacing the image's CMD.", { list: "atomic" }),
+  workingDir: str("The working directory; the image's default when empty."),
+  ports: arr(
+    ref(CORE + "ContainerPort"),
+    "Ports the container listens on (informational, and for naming).",
+    { list: "map", keys: ["containerPort", "protocol"], merge: "containerPort" },
+  ),
+  envFrom: arr(
+    ref(CORE + "EnvFromSource"),
+    "Sources whose keys all become environment variables.",
+    { list: "atomic" },
+  ),
+  env: arr(ref(CORE + "EnvVar"), "Environment variables to set.", { list: "map", keys: ["name"], merge: "name" }),
+  resources: ref(CORE + "ResourceRequirements", "CPU, memory and other resource requests and limits."),
+  resizePolicy: arr(
+    ref(CORE + "ContainerResizePolicy"),
+    "What to do when a resource is resized in place.",
+    { list: "atomic" },
+  ),
+  restartPolicy: str("Per-container restart policy; Always makes an init container a sidecar."),
+  restartPolicyRules: arr(
+    ref(CORE + "ContainerRestartRule"),
+    "Rules deciding restarts by exit code (not modelled in detail).",
+    { list: "atomic" },
+  ),
+  volumeMounts: arr(
+    ref(CORE + "VolumeMount"),
+    "Volumes to mount into the container's filesystem.",
+    { list: "map", keys: ["mountPath"], merge: "mountPath" },
+  ),
+  volumeDevices: arr(
+    ref(CORE + "VolumeDevice"),
+    "Block devices to map into the container.",
+    { list: "map", keys: ["devicePath"], merge: "devicePath" },
+  ),
+  livenessProbe: ref(CORE + "Probe", "A periodic check; the container is restarted when it fails."),
+  readinessProbe: ref(CORE + "Probe", "A periodic check; the pod stops receiving service traffic while it fails."),
+  startupProbe: ref(CORE + "Probe", "A check that must pass before the other probes start."),
+  lifecycle: ref(CORE + "Lifecycle", "Hooks run after start and before stop."),
+  terminationMessagePath: str("The file the container writes its termination message to."),
+  terminationMessagePolicy: strEnum(
+    "File, or FallbackToLogsOnError to use the log tail when the file is empty.",
+    ["FallbackToLogsOnError", "File"],
+  ),
+  imagePullPolicy: strEnum("Always, IfNotPresent or Never.", ["Always", "IfNotPresent", "Never"]),
+  securityContext: ref(CORE + "SecurityContext", "Security settings for this container."),
+  stdin: bool("Keep a stdin buffer open for the container."),
+  stdinOnce: bool("Close stdin after the first attach ends."),
+  tty: bool("Allocate a terminal; needs stdin."),
+};
+
 /** core/v1 Pod and everything a pod template reaches, keyed by component name. */
 export const corePodSchemas: Record<string, Schema> = {
   [CORE + "Pod"]: root(
@@ -266,113 +322,10 @@ export const corePodSchemas: Record<string, Schema> = {
     ephemeral: ref(CORE + "EphemeralVolumeSource", "A volume backed by a claim created and deleted with the pod."),
     image: ref(CORE + "ImageVolumeSource", "An OCI image or artifact mounted read-only."),
   }, { required: ["name"] }),
-  [CORE + "Container"]: obj("One application container run in a pod.", {
-    name: str("The container's name, a DNS label unique in the pod."),
-    image: str("The container image to run, e.g. nginx:1.27."),
-    command: arr(str(), "The entrypoint, replacing the image's ENTRYPOINT; not run in a shell.", { list: "atomic" }),
-    args: arr(str(), "Arguments to the entrypoint, replacing the image's CMD.", { list: "atomic" }),
-    workingDir: str("The working directory; the image's default when empty."),
-    ports: arr(
-      ref(CORE + "ContainerPort"),
-      "Ports the container listens on (informational, and for naming).",
-      { list: "map", keys: ["containerPort", "protocol"], merge: "containerPort" },
-    ),
-    envFrom: arr(
-      ref(CORE + "EnvFromSource"),
-      "Sources whose keys all become environment variables.",
-      { list: "atomic" },
-    ),
-    env: arr(ref(CORE + "EnvVar"), "Environment variables to set.", { list: "map", keys: ["name"], merge: "name" }),
-    resources: ref(CORE + "ResourceRequirements", "CPU, memory and other resource requests and limits."),
-    resizePolicy: arr(
-      ref(CORE + "ContainerResizePolicy"),
-      "What to do when a resource is resized in place.",
-      { list: "atomic" },
-    ),
-    restartPolicy: str("Per-container restart policy; Always makes an init container a sidecar."),
-    restartPolicyRules: arr(
-      ref(CORE + "ContainerRestartRule"),
-      "Rules deciding restarts by exit code (not modelled in detail).",
-      { list: "atomic" },
-    ),
-    volumeMounts: arr(
-      ref(CORE + "VolumeMount"),
-      "Volumes to mount into the container's filesystem.",
-      { list: "map", keys: ["mountPath"], merge: "mountPath" },
-    ),
-    volumeDevices: arr(
-      ref(CORE + "VolumeDevice"),
-      "Block devices to map into the container.",
-      { list: "map", keys: ["devicePath"], merge: "devicePath" },
-    ),
-    livenessProbe: ref(CORE + "Probe", "A periodic check; the container is restarted when it fails."),
-    readinessProbe: ref(CORE + "Probe", "A periodic check; the pod stops receiving service traffic while it fails."),
-    startupProbe: ref(CORE + "Probe", "A check that must pass before the other probes start."),
-    lifecycle: ref(CORE + "Lifecycle", "Hooks run after start and before stop."),
-    terminationMessagePath: str("The file the container writes its termination message to."),
-    terminationMessagePolicy: strEnum(
-      "File, or FallbackToLogsOnError to use the log tail when the file is empty.",
-      ["FallbackToLogsOnError", "File"],
-    ),
-    imagePullPolicy: strEnum("Always, IfNotPresent or Never.", ["Always", "IfNotPresent", "Never"]),
-    securityContext: ref(CORE + "SecurityContext", "Security settings for this container."),
-    stdin: bool("Keep a stdin buffer open for the container."),
-    stdinOnce: bool("Close stdin after the first attach ends."),
-    tty: bool("Allocate a terminal; needs stdin."),
-  }, { required: ["name"] }),
+  [CORE + "Container"]: obj("One application container run in a pod.", CONTAINER_FIELDS, { required: ["name"] }),
   [CORE + "EphemeralContainer"]: obj("A temporary container added to a running pod, e.g. for debugging.", {
+    ...CONTAINER_FIELDS,
     name: str("The container's name, unique among all the pod's containers."),
-    image: str("The container image to run, e.g. nginx:1.27."),
-    command: arr(str(), "The entrypoint, replacing the image's ENTRYPOINT; not run in a shell.", { list: "atomic" }),
-    args: arr(str(), "Arguments to the entrypoint, replacing the image's CMD.", { list: "atomic" }),
-    workingDir: str("The working directory; the image's default when empty."),
-    ports: arr(
-      ref(CORE + "ContainerPort"),
-      "Ports the container listens on (informational, and for naming).",
-      { list: "map", keys: ["containerPort", "protocol"], merge: "containerPort" },
-    ),
-    envFrom: arr(
-      ref(CORE + "EnvFromSource"),
-      "Sources whose keys all become environment variables.",
-      { list: "atomic" },
-    ),
-    env: arr(ref(CORE + "EnvVar"), "Environment variables to set.", { list: "map", keys: ["name"], merge: "name" }),
-    resources: ref(CORE + "ResourceRequirements", "CPU, memory and other resource requests and limits."),
-    resizePolicy: arr(
-      ref(CORE + "ContainerResizePolicy"),
-      "What to do when a resource is resized in place.",
-      { list: "atomic" },
-    ),
-    restartPolicy: str("Per-container restart policy; Always makes an init container a sidecar."),
-    restartPolicyRules: arr(
-      ref(CORE + "ContainerRestartRule"),
-      "Rules deciding restarts by exit code (not modelled in detail).",
-      { list: "atomic" },
-    ),
-    volumeMounts: arr(
-      ref(CORE + "VolumeMount"),
-      "Volumes to mount into the container's filesystem.",
-      { list: "map", keys: ["mountPath"], merge: "mountPath" },
-    ),
-    volumeDevices: arr(
-      ref(CORE + "VolumeDevice"),
-      "Block devices to map into the container.",
-      { list: "map", keys: ["devicePath"], merge: "devicePath" },
-    ),
-    livenessProbe: ref(CORE + "Probe", "A periodic check; the container is restarted when it fails."),
-    readinessProbe: ref(CORE + "Probe", "A periodic check; the pod stops receiving service traffic while it fails."),
-    startupProbe: ref(CORE + "Probe", "A check that must pass before the other probes start."),
-    lifecycle: ref(CORE + "Lifecycle", "Hooks run after start and before stop."),
-    terminationMessagePath: str("The file the container writes its termination message to."),
-    terminationMessagePolicy: strEnum(
-      "File, or FallbackToLogsOnError to use the log tail when the file is empty.",
-      ["FallbackToLogsOnError", "File"],
-    ),
-    imagePullPolicy: strEnum("Always, IfNotPresent or Never.", ["Always", "IfNotPresent", "Never"]),
-    securityContext: ref(CORE + "SecurityContext", "Security settings for this container."),
-    stdin: bool("Keep a stdin buffer open for the container."),
-    stdinOnce: bool("Close stdin after the first attach ends."),
-    tty: bool("Allocate a terminal; needs stdin."),
     targetContainerName: str("The container whose namespaces (e.g. process) this one joins."),
   }, { required: ["name"] }),
   [CORE + "PodSecurityContext"]: obj("Security settings for a whole pod, and defaults for its containers.", {
