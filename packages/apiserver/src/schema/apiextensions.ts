@@ -3,7 +3,6 @@
 import type { Schema } from "./types.js";
 import {
   APIEXT,
-  META,
   arr,
   bool,
   bytes,
@@ -11,10 +10,13 @@ import {
   int32,
   int64,
   listOf,
+  META,
+  METADATA_FIELD,
   num,
   obj,
   ref,
   root,
+  specField,
   str,
   strEnum,
 } from "./dsl.js";
@@ -25,8 +27,8 @@ export const apiextensionsSchemas: Record<string, Schema> = {
     "apiextensions.k8s.io", "v1", "CustomResourceDefinition",
     "Defines a new kind of resource served by the API server.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(APIEXT + "CustomResourceDefinitionSpec", "The desired state of the object."),
+      metadata: METADATA_FIELD,
+      spec: specField(APIEXT + "CustomResourceDefinitionSpec"),
       status: ref(
         APIEXT + "CustomResourceDefinitionStatus",
         "The observed state of the object, written by the system.",

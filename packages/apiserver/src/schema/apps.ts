@@ -3,18 +3,21 @@
 import type { Schema } from "./types.js";
 import {
   APPS,
-  CORE,
-  INT_OR_STRING,
-  META,
-  RAW_EXTENSION,
   arr,
   bool,
+  CORE,
   int32,
   int64,
+  INT_OR_STRING,
   listOf,
+  META,
+  METADATA_FIELD,
   obj,
+  RAW_EXTENSION,
   ref,
   root,
+  specField,
+  statusField,
   str,
   strEnum,
 } from "./dsl.js";
@@ -22,34 +25,34 @@ import {
 /** apps/v1 schemas, keyed by component name. */
 export const appsSchemas: Record<string, Schema> = {
   [APPS + "Deployment"]: root("apps", "v1", "Deployment", "Declarative updates of pods through replica sets.", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-    spec: ref(APPS + "DeploymentSpec", "The desired state of the object."),
-    status: ref(APPS + "DeploymentStatus", "The observed state of the object, written by the system."),
+    metadata: METADATA_FIELD,
+    spec: specField(APPS + "DeploymentSpec"),
+    status: statusField(APPS + "DeploymentStatus"),
   }),
   [APPS + "ReplicaSet"]: root("apps", "v1", "ReplicaSet", "Keeps a number of identical pods running.", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-    spec: ref(APPS + "ReplicaSetSpec", "The desired state of the object."),
-    status: ref(APPS + "ReplicaSetStatus", "The observed state of the object, written by the system."),
+    metadata: METADATA_FIELD,
+    spec: specField(APPS + "ReplicaSetSpec"),
+    status: statusField(APPS + "ReplicaSetStatus"),
   }),
   [APPS + "StatefulSet"]: root(
     "apps", "v1", "StatefulSet",
     "Pods with stable names, network identities and storage, created in order.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(APPS + "StatefulSetSpec", "The desired state of the object."),
-      status: ref(APPS + "StatefulSetStatus", "The observed state of the object, written by the system."),
+      metadata: METADATA_FIELD,
+      spec: specField(APPS + "StatefulSetSpec"),
+      status: statusField(APPS + "StatefulSetStatus"),
     },
   ),
   [APPS + "DaemonSet"]: root("apps", "v1", "DaemonSet", "Runs one copy of a pod on every (selected) node.", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-    spec: ref(APPS + "DaemonSetSpec", "The desired state of the object."),
-    status: ref(APPS + "DaemonSetStatus", "The observed state of the object, written by the system."),
+    metadata: METADATA_FIELD,
+    spec: specField(APPS + "DaemonSetSpec"),
+    status: statusField(APPS + "DaemonSetStatus"),
   }),
   [APPS + "ControllerRevision"]: root(
     "apps", "v1", "ControllerRevision",
     "An immutable snapshot of a controller's pod template, for rollbacks.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+      metadata: METADATA_FIELD,
       data: ref(RAW_EXTENSION, "The snapshot itself."),
       revision: int64("The revision number."),
     },

@@ -2,17 +2,20 @@
 // subresource that autoscalers and `kubectl scale` talk to.
 import type { Schema } from "./types.js";
 import {
+  arr,
   AS1,
   AS2,
-  META,
-  QUANTITY,
-  arr,
   int32,
   int64,
   listOf,
+  META,
+  METADATA_FIELD,
   obj,
+  QUANTITY,
   ref,
   root,
+  specField,
+  statusField,
   str,
 } from "./dsl.js";
 
@@ -22,18 +25,18 @@ export const autoscalingSchemas: Record<string, Schema> = {
     "autoscaling", "v2", "HorizontalPodAutoscaler",
     "Scales a workload's replicas automatically from observed metrics.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(AS2 + "HorizontalPodAutoscalerSpec", "The desired state of the object."),
-      status: ref(AS2 + "HorizontalPodAutoscalerStatus", "The observed state of the object, written by the system."),
+      metadata: METADATA_FIELD,
+      spec: specField(AS2 + "HorizontalPodAutoscalerSpec"),
+      status: statusField(AS2 + "HorizontalPodAutoscalerStatus"),
     },
   ),
   [AS1 + "Scale"]: root(
     "autoscaling", "v1", "Scale",
     "The scale subresource of a workload: desired and observed replicas.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(AS1 + "ScaleSpec", "The desired state of the object."),
-      status: ref(AS1 + "ScaleStatus", "The observed state of the object, written by the system."),
+      metadata: METADATA_FIELD,
+      spec: specField(AS1 + "ScaleSpec"),
+      status: statusField(AS1 + "ScaleStatus"),
     },
   ),
   [AS2 + "HorizontalPodAutoscalerSpec"]: obj("The desired behaviour of an autoscaler.", {

@@ -1,18 +1,21 @@
 // Book 2.3: batch/v1 Job and CronJob — run-to-completion pods and their schedules.
 import type { Schema } from "./types.js";
 import {
-  BATCH,
-  CORE,
-  META,
   arr,
+  BATCH,
   bool,
+  CORE,
   int32,
   int64,
   listOf,
   loose,
+  META,
+  METADATA_FIELD,
   obj,
   ref,
   root,
+  specField,
+  statusField,
   str,
   strEnum,
 } from "./dsl.js";
@@ -20,14 +23,14 @@ import {
 /** batch/v1 schemas, keyed by component name. */
 export const batchSchemas: Record<string, Schema> = {
   [BATCH + "Job"]: root("batch", "v1", "Job", "Runs pods until a number of them finish successfully.", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-    spec: ref(BATCH + "JobSpec", "The desired state of the object."),
-    status: ref(BATCH + "JobStatus", "The observed state of the object, written by the system."),
+    metadata: METADATA_FIELD,
+    spec: specField(BATCH + "JobSpec"),
+    status: statusField(BATCH + "JobStatus"),
   }),
   [BATCH + "CronJob"]: root("batch", "v1", "CronJob", "Creates jobs on a repeating schedule.", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-    spec: ref(BATCH + "CronJobSpec", "The desired state of the object."),
-    status: ref(BATCH + "CronJobStatus", "The observed state of the object, written by the system."),
+    metadata: METADATA_FIELD,
+    spec: specField(BATCH + "CronJobSpec"),
+    status: statusField(BATCH + "CronJobStatus"),
   }),
   [BATCH + "JobSpec"]: obj("The desired state of a job.", {
     parallelism: int32("The most pods to run at once."),

@@ -2,17 +2,19 @@
 // events.k8s.io Event and scheduling.k8s.io PriorityClass.
 import type { Schema } from "./types.js";
 import {
+  bool,
   COORD,
   CORE,
   EVENTS,
-  META,
-  SCHED,
-  bool,
   int32,
   listOf,
+  META,
+  METADATA_FIELD,
   obj,
   ref,
   root,
+  SCHED,
+  specField,
   str,
   strEnum,
 } from "./dsl.js";
@@ -23,15 +25,15 @@ export const clusterSchemas: Record<string, Schema> = {
     "coordination.k8s.io", "v1", "Lease",
     "A lease, used for leader election and node heartbeats.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(COORD + "LeaseSpec", "The desired state of the object."),
+      metadata: METADATA_FIELD,
+      spec: specField(COORD + "LeaseSpec"),
     },
   ),
   [EVENTS + "Event"]: root(
     "events.k8s.io", "v1", "Event",
     "A report of something that happened to an object (events.k8s.io form).",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+      metadata: METADATA_FIELD,
       eventTime: ref(META + "MicroTime", "When the event was first observed."),
       series: ref(EVENTS + "EventSeries", "Data about a series of repeated events."),
       reportingController: str("The controller that emitted the event."),
@@ -50,7 +52,7 @@ export const clusterSchemas: Record<string, Schema> = {
     { required: ["eventTime"] },
   ),
   [SCHED + "PriorityClass"]: root("scheduling.k8s.io", "v1", "PriorityClass", "A named pod priority.", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+    metadata: METADATA_FIELD,
     value: int32("The priority; higher is more important."),
     globalDefault: bool("Use this class for pods that name none."),
     description: str("When to use this class."),

@@ -2,20 +2,23 @@
 // env and resources, volumes, scheduling constraints, and the PodStatus the kubelet reports.
 import type { Schema } from "./types.js";
 import {
-  CORE,
-  INT_OR_STRING,
-  META,
-  QUANTITY,
   arr,
   bool,
+  CORE,
   dict,
   int32,
   int64,
+  INT_OR_STRING,
   listOf,
   loose,
+  META,
+  METADATA_FIELD,
   obj,
+  QUANTITY,
   ref,
   root,
+  specField,
+  statusField,
   str,
   strEnum,
 } from "./dsl.js";
@@ -82,9 +85,9 @@ export const corePodSchemas: Record<string, Schema> = {
     "", "v1", "Pod",
     "A pod: one or more containers scheduled together onto a node, sharing network and volumes.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(CORE + "PodSpec", "The desired state of the object."),
-      status: ref(CORE + "PodStatus", "The observed state of the object, written by the system."),
+      metadata: METADATA_FIELD,
+      spec: specField(CORE + "PodSpec"),
+      status: statusField(CORE + "PodStatus"),
     },
   ),
   [CORE + "PodSpec"]: obj("What a pod runs and how: its containers, volumes and scheduling constraints.", {
@@ -271,7 +274,7 @@ export const corePodSchemas: Record<string, Schema> = {
     volumeAttributesClassName: str("The VolumeAttributesClass the claim asks for."),
   }),
   [CORE + "PodTemplateSpec"]: obj("A pod's metadata and spec, used to stamp out new pods.", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+    metadata: METADATA_FIELD,
     spec: ref(CORE + "PodSpec", "The spec of the pods made from this template."),
   }),
   [CORE + "Volume"]: obj("A named volume that containers of the pod can mount.", {

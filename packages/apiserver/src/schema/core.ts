@@ -2,21 +2,24 @@
 // secrets, nodes, events, service accounts, persistent volumes and claims, quotas and limit ranges.
 import type { Schema } from "./types.js";
 import {
-  CORE,
-  INT_OR_STRING,
-  META,
-  QUANTITY,
   arr,
   bool,
   bytes,
+  CORE,
   dict,
   int32,
   int64,
+  INT_OR_STRING,
   listOf,
   loose,
+  META,
+  METADATA_FIELD,
   obj,
+  QUANTITY,
   ref,
   root,
+  specField,
+  statusField,
   str,
   strEnum,
 } from "./dsl.js";
@@ -27,25 +30,25 @@ export const coreSchemas: Record<string, Schema> = {
     "", "v1", "Namespace",
     "A namespace: a named scope that groups objects and gives them separate names, quotas and policies.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(CORE + "NamespaceSpec", "The desired state of the object."),
-      status: ref(CORE + "NamespaceStatus", "The observed state of the object, written by the system."),
+      metadata: METADATA_FIELD,
+      spec: specField(CORE + "NamespaceSpec"),
+      status: statusField(CORE + "NamespaceStatus"),
     },
   ),
   [CORE + "Service"]: root(
     "", "v1", "Service",
     "A service: a stable virtual IP and DNS name in front of a set of pods chosen by a label selector.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(CORE + "ServiceSpec", "The desired state of the object."),
-      status: ref(CORE + "ServiceStatus", "The observed state of the object, written by the system."),
+      metadata: METADATA_FIELD,
+      spec: specField(CORE + "ServiceSpec"),
+      status: statusField(CORE + "ServiceStatus"),
     },
   ),
   [CORE + "Endpoints"]: root(
     "", "v1", "Endpoints",
     "The network addresses behind a service (legacy; EndpointSlice replaces it).",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+      metadata: METADATA_FIELD,
       subsets: arr(
         ref(CORE + "EndpointSubset"),
         "Groups of addresses that share the same set of ports.",
@@ -54,7 +57,7 @@ export const coreSchemas: Record<string, Schema> = {
     },
   ),
   [CORE + "ConfigMap"]: root("", "v1", "ConfigMap", "Non-secret configuration data for pods, as key-value pairs.", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+    metadata: METADATA_FIELD,
     immutable: bool("When true, data and binaryData can no longer be changed; only metadata can."),
     data: dict(str(), "Configuration values, keyed by a file-name-like key."),
     binaryData: dict(bytes(), "Binary configuration values, base64-encoded, keyed like data."),
@@ -63,7 +66,7 @@ export const coreSchemas: Record<string, Schema> = {
     "", "v1", "Secret",
     "Sensitive data such as passwords, tokens or keys, held as key-value pairs.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+      metadata: METADATA_FIELD,
       immutable: bool("When true, data can no longer be changed; only metadata can."),
       data: dict(bytes(), "The secret's values, base64-encoded, keyed by a file-name-like key."),
       stringData: dict(str(), "Write-only plain-text values that are merged into data on write."),
@@ -71,12 +74,12 @@ export const coreSchemas: Record<string, Schema> = {
     },
   ),
   [CORE + "Node"]: root("", "v1", "Node", "A node: a machine that runs pods, registered by its kubelet.", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-    spec: ref(CORE + "NodeSpec", "The desired state of the object."),
-    status: ref(CORE + "NodeStatus", "The observed state of the object, written by the system."),
+    metadata: METADATA_FIELD,
+    spec: specField(CORE + "NodeSpec"),
+    status: statusField(CORE + "NodeStatus"),
   }),
   [CORE + "Event"]: root("", "v1", "Event", "A report of something that happened to an object (core/v1 form).", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+    metadata: METADATA_FIELD,
     involvedObject: ref(CORE + "ObjectReference", "The object the event is about."),
     reason: str("A short CamelCase word naming what happened."),
     message: str("A human-readable description of what happened."),
@@ -93,7 +96,7 @@ export const coreSchemas: Record<string, Schema> = {
     reportingInstance: str("The instance of that controller, e.g. its host name."),
   }, { required: ["metadata", "involvedObject"] }),
   [CORE + "ServiceAccount"]: root("", "v1", "ServiceAccount", "An identity for processes that run in pods.", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+    metadata: METADATA_FIELD,
     secrets: arr(
       ref(CORE + "ObjectReference"),
       "Secrets that pods using this service account may use (legacy token secrets).",
@@ -110,57 +113,57 @@ export const coreSchemas: Record<string, Schema> = {
     "", "v1", "PersistentVolume",
     "A piece of storage in the cluster, provisioned by an administrator or dynamically.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(CORE + "PersistentVolumeSpec", "The desired state of the object."),
-      status: ref(CORE + "PersistentVolumeStatus", "The observed state of the object, written by the system."),
+      metadata: METADATA_FIELD,
+      spec: specField(CORE + "PersistentVolumeSpec"),
+      status: statusField(CORE + "PersistentVolumeStatus"),
     },
   ),
   [CORE + "PersistentVolumeClaim"]: root(
     "", "v1", "PersistentVolumeClaim",
     "A user's request for storage, bound to a PersistentVolume.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(CORE + "PersistentVolumeClaimSpec", "The desired state of the object."),
-      status: ref(CORE + "PersistentVolumeClaimStatus", "The observed state of the object, written by the system."),
+      metadata: METADATA_FIELD,
+      spec: specField(CORE + "PersistentVolumeClaimSpec"),
+      status: statusField(CORE + "PersistentVolumeClaimStatus"),
     },
   ),
   [CORE + "ResourceQuota"]: root(
     "", "v1", "ResourceQuota",
     "Limits on the total resources and object counts in a namespace.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(CORE + "ResourceQuotaSpec", "The desired state of the object."),
-      status: ref(CORE + "ResourceQuotaStatus", "The observed state of the object, written by the system."),
+      metadata: METADATA_FIELD,
+      spec: specField(CORE + "ResourceQuotaSpec"),
+      status: statusField(CORE + "ResourceQuotaStatus"),
     },
   ),
   [CORE + "LimitRange"]: root(
     "", "v1", "LimitRange",
     "Default, minimum and maximum resource amounts for pods and containers in a namespace.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(CORE + "LimitRangeSpec", "The desired state of the object."),
+      metadata: METADATA_FIELD,
+      spec: specField(CORE + "LimitRangeSpec"),
     },
   ),
   [CORE + "Binding"]: root(
     "", "v1", "Binding",
     "Binds an object to another, e.g. a pod to the node it is scheduled on.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+      metadata: METADATA_FIELD,
       target: ref(CORE + "ObjectReference", "The object to bind to, e.g. a node."),
     },
     { required: ["target"] },
   ),
   [CORE + "PodTemplate"]: root("", "v1", "PodTemplate", "A stored pod template.", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+    metadata: METADATA_FIELD,
     template: ref(CORE + "PodTemplateSpec", "The pod template."),
   }),
   [CORE + "ReplicationController"]: root(
     "", "v1", "ReplicationController",
     "Keeps a number of pod replicas running (legacy; use a Deployment).",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(CORE + "ReplicationControllerSpec", "The desired state of the object."),
-      status: ref(CORE + "ReplicationControllerStatus", "The observed state of the object, written by the system."),
+      metadata: METADATA_FIELD,
+      spec: specField(CORE + "ReplicationControllerSpec"),
+      status: statusField(CORE + "ReplicationControllerStatus"),
     },
   ),
   [CORE + "NamespaceSpec"]: obj("What a namespace needs before it can be removed.", {

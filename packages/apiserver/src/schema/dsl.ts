@@ -110,6 +110,12 @@ export function loose(description: string): Schema {
 
 export const API_VERSION_FIELD: Schema = str("The object's schema version, as group/version (v1 for the core group).");
 export const KIND_FIELD: Schema = str("The kind of this object, in CamelCase, e.g. Pod.");
+/** Every kind's metadata field. */
+export const METADATA_FIELD: Schema = ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more.");
+/** A kind's spec field: what the user wants. */
+export const specField = (name: string): Schema => ref(name, "The desired state of the object.");
+/** A kind's status field: what the system observed. */
+export const statusField = (name: string): Schema => ref(name, "The observed state of the object, written by the system.");
 
 /** The root schema of a kind: apiVersion and kind first, then its own fields, tagged with its GVK. */
 export function root(

@@ -2,19 +2,22 @@
 // EndpointSlice, the endpoints kube-proxy programs.
 import type { Schema } from "./types.js";
 import {
-  CORE,
-  DISC,
-  INT_OR_STRING,
-  META,
-  NET,
   arr,
   bool,
+  CORE,
   dict,
+  DISC,
   int32,
+  INT_OR_STRING,
   listOf,
+  META,
+  METADATA_FIELD,
+  NET,
   obj,
   ref,
   root,
+  specField,
+  statusField,
   str,
   strEnum,
 } from "./dsl.js";
@@ -25,7 +28,7 @@ export const networkingSchemas: Record<string, Schema> = {
     "discovery.k8s.io", "v1", "EndpointSlice",
     "A set of network endpoints behind a service.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+      metadata: METADATA_FIELD,
       addressType: str("IPv4, IPv6 or FQDN."),
       endpoints: arr(ref(DISC + "Endpoint"), "The endpoints, at most 1000.", { list: "atomic" }),
       ports: arr(ref(DISC + "EndpointPort"), "The ports every endpoint exposes.", { list: "atomic" }),
@@ -36,21 +39,21 @@ export const networkingSchemas: Record<string, Schema> = {
     "networking.k8s.io", "v1", "NetworkPolicy",
     "Rules for which traffic may reach, and leave, selected pods.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(NET + "NetworkPolicySpec", "The desired state of the object."),
+      metadata: METADATA_FIELD,
+      spec: specField(NET + "NetworkPolicySpec"),
     },
   ),
   [NET + "Ingress"]: root("networking.k8s.io", "v1", "Ingress", "HTTP routing from outside the cluster to services.", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-    spec: ref(NET + "IngressSpec", "The desired state of the object."),
-    status: ref(NET + "IngressStatus", "The observed state of the object, written by the system."),
+    metadata: METADATA_FIELD,
+    spec: specField(NET + "IngressSpec"),
+    status: statusField(NET + "IngressStatus"),
   }),
   [NET + "IngressClass"]: root(
     "networking.k8s.io", "v1", "IngressClass",
     "A class of ingress, handled by one controller.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(NET + "IngressClassSpec", "The desired state of the object."),
+      metadata: METADATA_FIELD,
+      spec: specField(NET + "IngressClassSpec"),
     },
   ),
   [DISC + "Endpoint"]: obj("One endpoint in a slice.", {

@@ -1,17 +1,20 @@
 // Book 13.3: policy/v1 PodDisruptionBudget and Eviction — voluntary disruptions within a budget.
 import type { Schema } from "./types.js";
 import {
-  INT_OR_STRING,
-  META,
-  POLICY,
   arr,
   dict,
   int32,
   int64,
+  INT_OR_STRING,
   listOf,
+  META,
+  METADATA_FIELD,
   obj,
+  POLICY,
   ref,
   root,
+  specField,
+  statusField,
   strEnum,
 } from "./dsl.js";
 
@@ -21,13 +24,13 @@ export const policySchemas: Record<string, Schema> = {
     "policy", "v1", "PodDisruptionBudget",
     "Limits how many pods of a set may be down at once through voluntary disruptions.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
-      spec: ref(POLICY + "PodDisruptionBudgetSpec", "The desired state of the object."),
-      status: ref(POLICY + "PodDisruptionBudgetStatus", "The observed state of the object, written by the system."),
+      metadata: METADATA_FIELD,
+      spec: specField(POLICY + "PodDisruptionBudgetSpec"),
+      status: statusField(POLICY + "PodDisruptionBudgetStatus"),
     },
   ),
   [POLICY + "Eviction"]: root("policy", "v1", "Eviction", "A request to evict a pod, honouring disruption budgets.", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+    metadata: METADATA_FIELD,
     deleteOptions: ref(META + "DeleteOptions", "Options for deleting the pod."),
   }),
   [POLICY + "PodDisruptionBudgetSpec"]: obj("What a disruption budget allows.", {

@@ -1,11 +1,12 @@
 // Book 14.2: rbac.authorization.k8s.io — roles, cluster roles and their bindings to subjects.
 import type { Schema } from "./types.js";
 import {
-  META,
-  RBAC,
   arr,
   listOf,
+  META,
+  METADATA_FIELD,
   obj,
+  RBAC,
   ref,
   root,
   str,
@@ -14,14 +15,14 @@ import {
 /** rbac.authorization.k8s.io/v1 schemas, keyed by component name. */
 export const rbacSchemas: Record<string, Schema> = {
   [RBAC + "Role"]: root("rbac.authorization.k8s.io", "v1", "Role", "Permissions within one namespace.", {
-    metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+    metadata: METADATA_FIELD,
     rules: arr(ref(RBAC + "PolicyRule"), "The permissions.", { list: "atomic" }),
   }),
   [RBAC + "RoleBinding"]: root(
     "rbac.authorization.k8s.io", "v1", "RoleBinding",
     "Grants a role's permissions to subjects within a namespace.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+      metadata: METADATA_FIELD,
       subjects: arr(ref(RBAC + "Subject"), "Who gets the permissions.", { list: "atomic" }),
       roleRef: ref(RBAC + "RoleRef", "The Role or ClusterRole granted."),
     },
@@ -31,7 +32,7 @@ export const rbacSchemas: Record<string, Schema> = {
     "rbac.authorization.k8s.io", "v1", "ClusterRole",
     "Permissions across the cluster, or a reusable set for role bindings.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+      metadata: METADATA_FIELD,
       rules: arr(ref(RBAC + "PolicyRule"), "The permissions.", { list: "atomic" }),
       aggregationRule: ref(
         RBAC + "AggregationRule",
@@ -43,7 +44,7 @@ export const rbacSchemas: Record<string, Schema> = {
     "rbac.authorization.k8s.io", "v1", "ClusterRoleBinding",
     "Grants a cluster role's permissions to subjects across the cluster.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+      metadata: METADATA_FIELD,
       subjects: arr(ref(RBAC + "Subject"), "Who gets the permissions.", { list: "atomic" }),
       roleRef: ref(RBAC + "RoleRef", "The ClusterRole granted."),
     },

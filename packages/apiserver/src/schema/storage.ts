@@ -1,15 +1,15 @@
 // Book 8.1-8.2: storage.k8s.io StorageClass — which provisioner makes volumes for a claim, and how.
 import type { Schema } from "./types.js";
 import {
-  CORE,
-  META,
-  STORAGE,
   arr,
   bool,
+  CORE,
   dict,
   listOf,
+  METADATA_FIELD,
   ref,
   root,
+  STORAGE,
   str,
   strEnum,
 } from "./dsl.js";
@@ -20,7 +20,7 @@ export const storageSchemas: Record<string, Schema> = {
     "storage.k8s.io", "v1", "StorageClass",
     "A class of storage that claims can ask for, with its provisioner and parameters.",
     {
-      metadata: ref(META + "ObjectMeta", "The object's metadata: name, namespace, labels, annotations and more."),
+      metadata: METADATA_FIELD,
       provisioner: str("The provisioner that creates volumes of this class."),
       parameters: dict(str(), "Provisioner-specific parameters."),
       reclaimPolicy: strEnum(
