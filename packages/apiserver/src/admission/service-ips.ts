@@ -36,9 +36,6 @@ export function ipToNumber(s: string): number | undefined {
   return ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
 }
 
-/** The first usable address of the range: the `kubernetes` Service's ClusterIP. */
-export const firstServiceIp = (c: Cidr): string => ipToString(c.base + 1);
-
 export function parsePortRange(s: string): { min: number; max: number } {
   const m = /^(\d+)-(\d+)$/.exec(s.trim());
   const min = m ? Number(m[1]) : NaN;

@@ -1,5 +1,6 @@
 // Book 11.2: validating a CustomResourceDefinition as apiextensions-apiserver does (name, group, names,
 // scope, versions, schemas, subresources, columns, selectable fields), updates and storedVersions.
+import { isDNS1035Label } from "../kinds/meta.js";
 import { field, fieldPath, isDNS1123Subdomain, type FieldError, type FieldPath } from "@corekube/api";
 import type { ResourceDef } from "../registry/types.js";
 import { JsonPathError, isFieldPath, parseJsonPath } from "./jsonpath.js";
@@ -7,24 +8,10 @@ import { validateCRDSchema } from "./structural.js";
 import type { CustomResourceDefinition } from "./types.js";
 
 type Obj = Record<string, unknown>;
+export { isDNS1035Label };
+
 const isRecord = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
-
-const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1035_MAX = 63;
-
-/** Problems with `value` as a DNS-1035 label (lower case, starts with a letter); empty when valid. */
-export function isDNS1035Label(value: string): string[] {
-  const errs: string[] = [];
-  if (value.length > DNS1035_MAX) errs.push(`must be no more than ${DNS1035_MAX} characters`);
-  if (!DNS1035_LABEL.test(value)) {
-    errs.push(
-      "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, " +
-        "and end with an alphanumeric character (e.g. 'my-name', or 'abc-123')",
-    );
-  }
-  return errs;
-}
 
 export const PRINTER_COLUMN_TYPES = ["boolean", "date", "integer", "number", "string"];
 export const PRINTER_COLUMN_FORMATS = ["byte", "date", "date-time", "double", "float", "int32", "int64", "password"];

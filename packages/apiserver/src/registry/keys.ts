@@ -18,7 +18,3 @@ export function namespacePrefix(def: Pick<ResourceDef, "namespaced">, namespace:
 export function apiVersionOf(def: Pick<ResourceDef, "group" | "version">): string {
   return def.group ? `${def.group}/${def.version}` : def.version;
 }
-
-export function groupResource(def: Pick<ResourceDef, "group" | "resource">): { group: string; resource: string } {
-  return { group: def.group, resource: def.resource };
-}

@@ -46,7 +46,8 @@ export interface ApiResponse {
 
 const PATCH_TYPES = ["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json", "application/apply-patch+yaml"];
 
-function header(req: ApiRequest, name: string): string | undefined {
+/** One request header (the first, when repeated). */
+export function header(req: ApiRequest, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
@@ -87,12 +88,6 @@ export function fieldValidationOf(query: URLSearchParams): FieldValidation {
   if (v === null || v === "") return "Warn";
   if (v === "Strict" || v === "Warn" || v === "Ignore") return v;
   throw badRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict", got "${v}"`);
-}
-
-export function dryRunOf(query: URLSearchParams): boolean {
-  const all = query.getAll("dryRun");
-  for (const v of all) if (v !== "All") throw badRequest(`unsupported dryRun value "${v}": the only supported value is "All"`);
-  return all.length > 0;
 }
 
 function fieldManagerOf(query: URLSearchParams): string | undefined {

@@ -17,7 +17,7 @@ import { builtinResources } from "../kinds/index.js";
 import { validateObjectMeta, validateObjectMetaUpdate } from "../kinds/meta.js";
 import { buildOpenApiV3 } from "../openapi/index.js";
 import { updateManagedFields } from "../patch/apply/index.js";
-import { ensurePki, ADMIN_USER } from "../pki/pki.js";
+import { ensurePki, firstServiceIP, ADMIN_USER } from "../pki/pki.js";
 import { writeKubeconfig } from "../pki/kubeconfig.js";
 import { AdmissionChain } from "../registry/admission.js";
 import { resourcePrefix } from "../registry/keys.js";
@@ -27,7 +27,7 @@ import { builtinSchemas, createResolver } from "../schema/index.js";
 import { EtcdStorage } from "../storage/etcd.js";
 import type { CacheWatcher } from "../cacher/watch-cache.js";
 import { namespaceLifecycle } from "../admission/namespace-lifecycle.js";
-import { ServiceAllocator, firstServiceIp, parseCidr, parsePortRange } from "../admission/service-ips.js";
+import { ServiceAllocator, parseCidr, parsePortRange } from "../admission/service-ips.js";
 import { ApiRegistry } from "./api-registry.js";
 import { createApp, type HealthCheck, type OpenApiProvider } from "./app.js";
 import { Metrics } from "./metrics.js";
@@ -285,7 +285,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const port = typeof addr === "object" && addr ? addr.port : o.securePort;
   // --- bootstrap objects (after listen: the kubernetes Service points at the real port).
   // /readyz stays failing until they exist.
-  await bootstrap(registry, cidr, advertise, port, log);
+  await bootstrap(registry, firstServiceIP(o.serviceClusterIpRange), advertise, port, log);
   bootstrapped = true;
   const url = `${https ? "https" : "http"}://${advertise.includes(":") ? `[${advertise}]` : advertise}:${port}`;
   if (adminKubeconfig && kubeconfigPath) await writeKubeconfig(kubeconfigPath, { ...adminKubeconfig, server: url });
@@ -318,7 +318,7 @@ async function ensureObject(registry: ApiRegistry, group: string, version: strin
 }
 
 /** The objects every cluster has: system namespaces and the `kubernetes` Service with its endpoints. */
-async function bootstrap(registry: ApiRegistry, cidr: ReturnType<typeof parseCidr>, advertise: string, port: number, log: (m: string) => void) {
+async function bootstrap(registry: ApiRegistry, ip: string, advertise: string, port: number, log: (m: string) => void) {
   for (const name of SYSTEM_NAMESPACES) await ensureObject(registry, "", "v1", "namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name } });
   // The two priority classes every cluster has, for pods that must not be evicted first.
   for (const [name, value, description] of [
@@ -333,7 +333,6 @@ async function bootstrap(registry: ApiRegistry, cidr: ReturnType<typeof parseCid
       description,
       preemptionPolicy: "PreemptLowerPriority",
     }).catch((e) => log(`apiserver: creating PriorityClass ${name}: ${(e as Error).message}`));
-  const ip = firstServiceIp(cidr);
   const svcStore = registry.get("", "v1", "services");
   const existing = svcStore ? await svcStore.get("default", "kubernetes").catch(() => undefined) : undefined;
   if (!existing) {

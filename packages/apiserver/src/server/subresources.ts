@@ -9,7 +9,7 @@ import { timestamp } from "../registry/store.js";
 import type { KubeObject, ResourceDef } from "../registry/types.js";
 import type { ApiRegistry } from "./api-registry.js";
 import { decodeJson, decodeObjectBody } from "./body.js";
-import type { ApiRequest, ApiResponse } from "./resource-handlers.js";
+import { header, type ApiRequest, type ApiResponse } from "./resource-handlers.js";
 
 /** Reads ".spec.replicas"-style paths. */
 export function getPath(obj: unknown, path: string): unknown {
@@ -47,11 +47,6 @@ function scaleOf(def: ResourceDef, obj: KubeObject) {
     spec: { replicas: Number(getPath(obj, sd.specReplicasPath) ?? 0) },
     status,
   };
-}
-
-function header(req: ApiRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }
 
 export async function handleScale(store: ResourceStore, req: ApiRequest): Promise<ApiResponse> {
