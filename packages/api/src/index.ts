@@ -5,3 +5,4 @@ export * from "./fields.js";
 export * from "./status.js";
 export * from "./quantity.js";
 export * from "./events.js";
+export * from "./core-types.js";
