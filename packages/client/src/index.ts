@@ -7,3 +7,6 @@ export * from "./rest.js";
 export * from "./store.js";
 export * from "./reflector.js";
 export * from "./informer.js";
+export * from "./workqueue.js";
+export * from "./leaderelection.js";
+export * from "./events.js";

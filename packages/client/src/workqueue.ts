@@ -228,7 +228,7 @@ export class DelayingQueue<T = string> extends WorkQueue<T> {
 }
 
 /** Decides how long an item waits before its next try. */
-export interface RateLimiter<T = string> {
+export interface QueueRateLimiter<T = string> {
   /** The delay in ms for this try of `item` (and records the try). */
   when(item: T): number;
   /** Stops tracking `item` (it succeeded). */
@@ -238,7 +238,7 @@ export interface RateLimiter<T = string> {
 }
 
 /** Per-item exponential backoff: baseMs, 2·baseMs, 4·baseMs ... capped at maxMs. */
-export class ItemExponentialFailureRateLimiter<T = string> implements RateLimiter<T> {
+export class ItemExponentialFailureRateLimiter<T = string> implements QueueRateLimiter<T> {
   private readonly failures = new Map<T, number>();
 
   constructor(
@@ -268,7 +268,7 @@ export class ItemExponentialFailureRateLimiter<T = string> implements RateLimite
  * One token bucket for all items (qps tokens a second, at most `burst` saved up). It never blocks:
  * each when() reserves a token and answers how long until that token exists.
  */
-export class BucketRateLimiter<T = string> implements RateLimiter<T> {
+export class BucketRateLimiter<T = string> implements QueueRateLimiter<T> {
   private tokens: number;
   private last: number;
 
@@ -299,10 +299,10 @@ export class BucketRateLimiter<T = string> implements RateLimiter<T> {
 }
 
 /** The longest delay any of its limiters asks for; every limiter records every try. */
-export class MaxOfRateLimiter<T = string> implements RateLimiter<T> {
-  readonly limiters: RateLimiter<T>[];
+export class MaxOfRateLimiter<T = string> implements QueueRateLimiter<T> {
+  readonly limiters: QueueRateLimiter<T>[];
 
-  constructor(...limiters: RateLimiter<T>[]) {
+  constructor(...limiters: QueueRateLimiter<T>[]) {
     if (limiters.length === 0) throw new Error("MaxOfRateLimiter needs at least one limiter");
     this.limiters = limiters;
   }
@@ -325,15 +325,15 @@ export class MaxOfRateLimiter<T = string> implements RateLimiter<T> {
 }
 
 /** What client-go controllers use: per-item backoff from 5 ms to 1000 s, and 10 qps (burst 100) overall. */
-export function defaultControllerRateLimiter<T = string>(clock: Pick<Clock, "now"> = realClock): RateLimiter<T> {
+export function defaultControllerRateLimiter<T = string>(clock: Pick<Clock, "now"> = realClock): QueueRateLimiter<T> {
   return new MaxOfRateLimiter<T>(new ItemExponentialFailureRateLimiter<T>(5, 1000_000), new BucketRateLimiter<T>(10, 100, () => clock.now()));
 }
 
 /** A DelayingQueue that asks a RateLimiter how long each retry of an item waits. */
 export class RateLimitingQueue<T = string> extends DelayingQueue<T> {
-  readonly rateLimiter: RateLimiter<T>;
+  readonly rateLimiter: QueueRateLimiter<T>;
 
-  constructor(opts: { rateLimiter?: RateLimiter<T>; clock?: Clock } = {}) {
+  constructor(opts: { rateLimiter?: QueueRateLimiter<T>; clock?: Clock } = {}) {
     super({ clock: opts.clock });
     this.rateLimiter = opts.rateLimiter ?? defaultControllerRateLimiter<T>(this.clock);
   }

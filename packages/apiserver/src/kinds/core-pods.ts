@@ -3,7 +3,7 @@
 import { field } from "@corekube/api";
 import type { KubeObject, ResourceDef } from "../registry/types.js";
 import { isCreating, markCreating } from "./creating.js";
-import { arr, ensureObj, get, obj, objects, s, setDefault, type JsonObject } from "./json.js";
+import { arr, ensureObj, get, obj, objects, s, type JsonObject } from "./json.js";
 import { DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, defaultPod, syncPodIPs } from "./pod-defaults.js";
 import { podCells, podColumns } from "./pod-table.js";
 import { validatePodSpec, validatePodStatus, validatePodUpdate } from "./pod-validation.js";
@@ -43,13 +43,13 @@ export const pods: ResourceDef = {
     prepareForCreate(pod) {
       markCreating(pod);
       const spec = ensureObj(pod as JsonObject, "spec");
-      // What the ServiceAccount and Priority admission steps add to every new pod.
+      // What the ServiceAccount admission step adds to every new pod. spec.priority and
+      // spec.preemptionPolicy are the Priority admission plugin's (admission/priority.ts): it must
+      // see what the client sent, to tell a class's value from one the client made up.
       if (s(spec.serviceAccountName) === "") {
         spec.serviceAccountName = "default";
         spec.serviceAccount = "default";
       }
-      if (s(spec.priorityClassName) === "") setDefault(spec, "priority", 0);
-      setDefault(spec, "preemptionPolicy", "PreemptLowerPriority");
       pod.status = { phase: "Pending", qosClass: podQOSClass(pod) };
     },
     validate(pod) {

@@ -36,8 +36,6 @@ describe("pod defaulting", () => {
       enableServiceLinks: true,
       serviceAccountName: "default",
       serviceAccount: "default",
-      priority: 0,
-      preemptionPolicy: "PreemptLowerPriority",
     });
     expect(spec.containers[0]).toMatchObject({
       imagePullPolicy: "Always",

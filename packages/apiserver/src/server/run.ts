@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { isAlreadyExists, isNotFound } from "@corekube/api";
+import { isAlreadyExists, isNotFound, type PriorityClass } from "@corekube/api";
 import { prefixEnd } from "@corekube/kv/client/index";
 import { clientCertAuthenticator } from "../auth/x509.js";
 import { loadTokenFile } from "../auth/tokenfile.js";
@@ -27,6 +27,7 @@ import { builtinSchemas, createResolver } from "../schema/index.js";
 import { EtcdStorage } from "../storage/etcd.js";
 import type { CacheWatcher } from "../cacher/watch-cache.js";
 import { namespaceLifecycle } from "../admission/namespace-lifecycle.js";
+import { priority, type PriorityClassLookup } from "../admission/priority.js";
 import { ServiceAllocator, parseCidr, parsePortRange } from "../admission/service-ips.js";
 import { ApiRegistry } from "./api-registry.js";
 import { createApp, type HealthCheck, type OpenApiProvider } from "./app.js";
@@ -131,13 +132,31 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       }
     },
   };
+  // The Priority plugin reads PriorityClasses as upstream's lister does: from the watch cache.
+  const pcStore = () => registry.get("scheduling.k8s.io", "v1", "priorityclasses")!;
+  const pcLookup: PriorityClassLookup = {
+    async get(name) {
+      const store = pcStore();
+      const cached = store.peek("", name);
+      if (cached) return cached as PriorityClass;
+      try {
+        return (await store.get("", name)) as PriorityClass;
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    },
+    async list() {
+      return (await pcStore().list("", { resourceVersion: "0" })).items as PriorityClass[];
+    },
+  };
   const crdCleanup = {
     name: "CustomResourceCleanup",
     afterDelete: async (def: ResourceDef, obj: KubeObject) => {
       if (def.group === "apiextensions.k8s.io" && def.resource === "customresourcedefinitions") await deleteCustomResources(obj);
     },
   };
-  const admission = new AdmissionChain([namespaceLifecycle(nsLookup), allocator.plugin(), crdCleanup]);
+  const admission = new AdmissionChain([namespaceLifecycle(nsLookup), priority(pcLookup), allocator.plugin(), crdCleanup]);
   const hooks: StoreHooks = {
     validateMeta: (obj, def, create) => validateObjectMeta(obj, def, { create }),
     validateMetaUpdate: (obj, old) => validateObjectMetaUpdate(obj, old),
@@ -286,9 +305,10 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   // --- bootstrap objects (after listen: the kubernetes Service points at the real port).
   // /readyz stays failing until they exist.
   await bootstrap(registry, firstServiceIP(o.serviceClusterIpRange), advertise, port, log);
-  bootstrapped = true;
   const url = `${https ? "https" : "http"}://${advertise.includes(":") ? `[${advertise}]` : advertise}:${port}`;
+  // The admin kubeconfig exists before /readyz says yes, so whoever waited for ready can use it.
   if (adminKubeconfig && kubeconfigPath) await writeKubeconfig(kubeconfigPath, { ...adminKubeconfig, server: url });
+  bootstrapped = true;
 
   return {
     url,

@@ -195,7 +195,9 @@ export class PodInfo {
       weight: w.weight,
     }));
     this.hostPorts = [];
-    for (const c of [...(pod.spec.initContainers ?? []), ...(pod.spec.containers ?? [])]) {
+    // Ordinary init containers have exited before the app starts; only sidecars keep their ports.
+    const sidecars = (pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === "Always");
+    for (const c of [...sidecars, ...(pod.spec.containers ?? [])]) {
       for (const p of c.ports ?? []) {
         if (p.hostPort && p.hostPort > 0) this.hostPorts.push({ ip: p.hostIP || "0.0.0.0", protocol: p.protocol ?? "TCP", port: p.hostPort });
       }

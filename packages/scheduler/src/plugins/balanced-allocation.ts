@@ -80,7 +80,7 @@ export class BalancedAllocation implements PreScorePlugin, ScorePlugin {
    * A pod that requests none of the resources (best effort) is skipped, as upstream does now: it
    * would not change any node's balance, and scoring it would pile such pods onto one node.
    */
-  preScore(state: CycleState, pod: Pod): MaybeStatus {
+  preScore(state: CycleState, pod: Pod, _nodes: readonly NodeInfo[]): MaybeStatus {
     const req = podRequestList(pod, this.resources, true);
     if (req.every((v) => v === 0)) return skipStatus();
     state.write(PRE_SCORE_KEY, req);

@@ -89,7 +89,7 @@ export class ImageLocality implements PreScorePlugin, ScorePlugin {
     return { images, numContainers: containers.length, totalNumNodes: this.handle.snapshot().nodeInfoList.length };
   }
 
-  preScore(state: CycleState, pod: Pod): MaybeStatus {
+  preScore(state: CycleState, pod: Pod, _nodes: readonly NodeInfo[]): MaybeStatus {
     state.write(PRE_SCORE_KEY, this.prepare(pod));
     return null;
   }

@@ -1,6 +1,6 @@
 // Book 11.2.3-11.2.4: the InterPodAffinity plugin: place a pod near the pods it must or would like to
 // sit with, away from those it must avoid, and respect the anti-affinity of pods already running.
-import type { Node, Pod } from "@corekube/api";
+import type { Node, Pod, PodAffinity } from "@corekube/api";
 import { type AffinityTerm, type NodeInfo, PodInfo, type WeightedAffinityTerm, termMatches } from "../framework/node-info.js";
 import {
   Action,
@@ -79,19 +79,24 @@ function cloneCounts(m: TopologyCounts): TopologyCounts {
   return c;
 }
 
-/** Namespace labels, looked up once per namespace and only when a term has a namespaceSelector. */
-type NamespaceLabels = (namespace: string) => Record<string, string> | undefined;
+/**
+ * Namespace labels, looked up once per namespace and only when a term has a namespaceSelector. An
+ * unknown namespace counts as one without labels, so an empty namespaceSelector still selects it.
+ */
+type NamespaceLabels = (namespace: string) => Record<string, string>;
 
 function cachedNamespaceLabels(handle: Handle): NamespaceLabels {
-  const cache = new Map<string, Record<string, string> | undefined>();
+  const cache = new Map<string, Record<string, string>>();
   return (ns) => {
-    if (!cache.has(ns)) cache.set(ns, handle.namespaceLabels(ns));
-    return cache.get(ns);
+    let l = cache.get(ns);
+    if (l === undefined) cache.set(ns, (l = handle.namespaceLabels(ns) ?? {}));
+    return l;
   };
 }
 
 function nsLabelsFor(terms: readonly AffinityTerm[], pod: Pod, lookup: NamespaceLabels): Record<string, string> | undefined {
-  return terms.some((t) => t.namespaceSelector !== null) ? lookup(pod.metadata.namespace ?? "default") : undefined;
+  for (const t of terms) if (t.namespaceSelector !== null) return lookup(pod.metadata.namespace ?? "default");
+  return undefined;
 }
 
 /** True when `pod` matches every term (and there is at least one). */
@@ -99,6 +104,12 @@ function matchesAllTerms(terms: readonly AffinityTerm[], pod: Pod, nsLabels: Rec
   if (terms.length === 0) return false;
   for (const t of terms) if (!termMatches(t, pod, nsLabels)) return false;
   return true;
+}
+
+/** Whether the pod's spec has pod affinity or anti-affinity terms of this kind. */
+function hasTerms(pod: Pod, kind: keyof PodAffinity): boolean {
+  const a = pod.spec.affinity;
+  return (a?.podAffinity?.[kind]?.length ?? 0) + (a?.podAntiAffinity?.[kind]?.length ?? 0) > 0;
 }
 
 // ---- PreFilter / Filter ----
@@ -215,13 +226,18 @@ export class InterPodAffinity implements PreFilterPlugin, FilterPlugin, PreScore
   }
 
   preFilter(state: CycleState, pod: Pod, nodes: readonly NodeInfo[]): { result?: PreFilterResult; status: MaybeStatus } {
+    const snapshot = this.handle.snapshot();
+    // The common case, decided before parsing anything: no required terms and nobody to repel this pod.
+    if (!hasTerms(pod, "requiredDuringSchedulingIgnoredDuringExecution") && snapshot.havePodsWithRequiredAntiAffinityList.length === 0) {
+      return { status: skipStatus() };
+    }
     const podInfo = new PodInfo(pod);
     const lookup = cachedNamespaceLabels(this.handle);
     const nsLabels = lookup(pod.metadata.namespace ?? "default");
 
     // (c) existing pods whose required anti-affinity rejects this pod: only nodes that hold such pods.
     const existing: TopologyCounts = new Map();
-    for (const ni of this.handle.snapshot().havePodsWithRequiredAntiAffinityList) {
+    for (const ni of snapshot.havePodsWithRequiredAntiAffinityList) {
       const node = ni.node;
       if (!node) continue;
       for (const ep of ni.podsWithRequiredAntiAffinity) {
@@ -280,10 +296,10 @@ export class InterPodAffinity implements PreFilterPlugin, FilterPlugin, PreScore
   }
 
   preScore(state: CycleState, pod: Pod, _nodes: readonly NodeInfo[]): MaybeStatus {
-    const podInfo = new PodInfo(pod);
-    const preferred = podInfo.preferredAffinityTerms.length + podInfo.preferredAntiAffinityTerms.length > 0;
-    if (!preferred && this.ignorePreferredTermsOfExistingPods) return skipStatus();
     const snapshot = this.handle.snapshot();
+    const preferred = hasTerms(pod, "preferredDuringSchedulingIgnoredDuringExecution");
+    if (!preferred && (this.ignorePreferredTermsOfExistingPods || snapshot.havePodsWithAffinityList.length === 0)) return skipStatus();
+    const podInfo = state.read<AffinityFilterState>(PRE_FILTER_KEY)?.podInfo ?? new PodInfo(pod);
     // Without preferred terms of its own, only pods that have affinity terms can change the scores.
     const nodes = preferred ? snapshot.nodeInfoList : snapshot.havePodsWithAffinityList;
     const lookup = cachedNamespaceLabels(this.handle);

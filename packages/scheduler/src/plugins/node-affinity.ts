@@ -92,6 +92,10 @@ export function parseNodeAffinityArgs(raw: Record<string, unknown> | undefined):
   const added = raw?.addedAffinity;
   if (added === undefined || added === null) return {};
   if (typeof added !== "object" || Array.isArray(added)) throw fail("addedAffinity must be a NodeAffinity object");
+  for (const k of Object.keys(added)) {
+    if (k !== "requiredDuringSchedulingIgnoredDuringExecution" && k !== "preferredDuringSchedulingIgnoredDuringExecution")
+      throw fail(`addedAffinity: unknown field "${k}" (want requiredDuringSchedulingIgnoredDuringExecution, preferredDuringSchedulingIgnoredDuringExecution)`);
+  }
   const a = added as NodeAffinitySpec;
   const req = a.requiredDuringSchedulingIgnoredDuringExecution;
   if (req !== undefined) {
@@ -152,7 +156,7 @@ export class NodeAffinity implements PreFilterPlugin, FilterPlugin, PreScorePlug
    * Skip when nothing constrains the pod. When every required term pins metadata.name with In, only
    * those nodes are worth filtering; terms whose pinned names cannot all hold at once leave none.
    */
-  preFilter(_state: CycleState, pod: Pod): { result?: PreFilterResult; status: MaybeStatus } {
+  preFilter(_state: CycleState, pod: Pod, _nodes: readonly NodeInfo[]): { result?: PreFilterResult; status: MaybeStatus } {
     const required = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
     if (!required && this.addedRequired === null && !pod.spec.nodeSelector) return { status: skipStatus() };
     const terms = required?.nodeSelectorTerms ?? [];
@@ -164,7 +168,11 @@ export class NodeAffinity implements PreFilterPlugin, FilterPlugin, PreScorePlug
       for (const f of t.matchFields ?? []) {
         if (f.key !== "metadata.name" || f.operator !== "In") continue;
         const allowed = new Set(f.values ?? []);
-        termNames = termNames === null ? allowed : new Set([...termNames].filter((n) => allowed.has(n)));
+        if (termNames === null) {
+          termNames = allowed;
+        } else {
+          for (const n of termNames) if (!allowed.has(n)) termNames.delete(n);
+        }
       }
       // Terms are ORed: one term without a name pin lets every node through.
       if (termNames === null) return { status: null };
@@ -182,7 +190,7 @@ export class NodeAffinity implements PreFilterPlugin, FilterPlugin, PreScorePlug
     return null;
   }
 
-  preScore(state: CycleState, pod: Pod): MaybeStatus {
+  preScore(state: CycleState, pod: Pod, _nodes: readonly NodeInfo[]): MaybeStatus {
     const terms = weightedTerms(pod.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution);
     if (terms.length === 0 && this.addedPreferred.length === 0) return skipStatus();
     state.write(PRE_SCORE_KEY, terms);

@@ -73,7 +73,7 @@ export class NodePorts implements PreFilterPlugin, FilterPlugin, EnqueueExtensio
   readonly name = NODE_PORTS;
 
   /** Nothing to check for a pod without host ports. */
-  preFilter(state: CycleState, pod: Pod): { result?: PreFilterResult; status: MaybeStatus } {
+  preFilter(state: CycleState, pod: Pod, _nodes: readonly NodeInfo[]): { result?: PreFilterResult; status: MaybeStatus } {
     const ports = podHostPorts(pod);
     if (ports.length === 0) return { status: skipStatus() };
     state.write(PRE_FILTER_KEY, wanted(ports));

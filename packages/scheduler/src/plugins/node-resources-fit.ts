@@ -282,7 +282,7 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
     this.scorer = buildScorer(args.scoringStrategy);
   }
 
-  preFilter(state: CycleState, pod: Pod): { result?: PreFilterResult; status: MaybeStatus } {
+  preFilter(state: CycleState, pod: Pod, _nodes: readonly NodeInfo[]): { result?: PreFilterResult; status: MaybeStatus } {
     state.write(PRE_FILTER_KEY, computePreFilterState(pod, this.ignored, this.ignoredGroups));
     return { status: null };
   }
@@ -294,7 +294,7 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
     return short === null ? null : { code: Code.Unschedulable, reasons: short.map((r) => r.reason) };
   }
 
-  preScore(state: CycleState, pod: Pod): MaybeStatus {
+  preScore(state: CycleState, pod: Pod, _nodes: readonly NodeInfo[]): MaybeStatus {
     state.write(PRE_SCORE_KEY, podRequestList(pod, this.resources, false));
     return null;
   }

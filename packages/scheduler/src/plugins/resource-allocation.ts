@@ -15,10 +15,6 @@ export const defaultResourceSpecs = (): ResourceSpec[] => [
   { name: "memory", weight: 1 },
 ];
 
-/** Names outside cpu, memory, ephemeral-storage and pods: extended resources, hugepages and the like. */
-export const isScalarResourceName = (name: string): boolean =>
-  name !== "cpu" && name !== "memory" && name !== "ephemeral-storage" && name !== "pods";
-
 /**
  * An extended resource is a vendor-named one (`example.com/gpu`): it has a domain prefix outside
  * kubernetes.io and is not a quota "requests." name. Only these may be ignored by NodeResourcesFit.

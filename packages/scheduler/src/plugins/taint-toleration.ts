@@ -54,7 +54,7 @@ export class TaintToleration implements FilterPlugin, PreScorePlugin, ScorePlugi
     return taint ? unresolvable(untoleratedTaintReason(taint)) : null;
   }
 
-  preScore(state: CycleState, pod: Pod): MaybeStatus {
+  preScore(state: CycleState, pod: Pod, _nodes: readonly NodeInfo[]): MaybeStatus {
     state.write(PRE_SCORE_KEY, preferNoScheduleTolerations(pod.spec.tolerations));
     return null;
   }
