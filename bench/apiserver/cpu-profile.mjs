@@ -16,7 +16,7 @@ if (dir) {
     // The in-process inspector answers synchronously, so this works inside an exit handler.
     session.post("Profiler.stop", (err, res) => {
       if (err || !res) return;
-      const command = process.argv.find((a) => ["apiserver", "kv"].includes(a)) ?? "node";
+      const command = process.argv.find((a) => ["apiserver", "kv", "scheduler"].includes(a)) ?? "node";
       writeFileSync(join(dir, `${process.pid}-${command}.cpuprofile`), JSON.stringify(res.profile));
     });
   });
