@@ -1,5 +1,6 @@
 // Book 1.6 and 12.1: `corekube up`, `down` and `status` — the whole cluster from one command.
-// So far the cluster is its store (one `corekube kv` member) and the API server; later components join the list.
+// So far the cluster is its store (one `corekube kv` member), the API server and the scheduler; later
+// components join the list.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { type FlagSpec, flagValue, parseFlags, usage, UsageError } from "../flags.js";
@@ -29,12 +30,17 @@ function components(stateDir: string, kvPort: string, apiPort = "6443"): Compone
       health: `https://127.0.0.1:${apiPort}/readyz`,
       healthCa: join(stateDir, "apiserver", "pki", "ca.crt"),
     },
+    {
+      name: "scheduler",
+      args: ["scheduler", "--kubeconfig", kubeconfigPath(stateDir), "--secure-port", "10259"],
+      health: "http://127.0.0.1:10259/healthz",
+    },
   ];
 }
 
 export async function upCommand(argv: string[]): Promise<number> {
   if (argv.includes("--help")) {
-    process.stdout.write(usage("up", "Starts a single-node corekube cluster in the background: so far its key-value store (corekube kv) and the API server.", upFlags));
+    process.stdout.write(usage("up", "Starts a single-node corekube cluster in the background: so far its key-value store (corekube kv), the API server and the scheduler.", upFlags));
     return 0;
   }
   const p = parseFlags(argv, upFlags);
