@@ -4,7 +4,7 @@
 import type { Pod } from "@corekube/api";
 import type { Framework } from "./framework/runtime.js";
 import type { NodeInfo, Snapshot } from "./framework/node-info.js";
-import { Code, type CycleState, type NodeScore, type NodeToStatus } from "./framework/types.js";
+import { Code, type CycleState, type NodeScore, type NodeToStatus, unresolvable } from "./framework/types.js";
 
 export const MIN_FEASIBLE_NODES_TO_FIND = 100;
 export const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5;
@@ -71,6 +71,8 @@ export interface ScheduleResult {
 /** The scheduler's search state: where the next filter pass starts (it rotates across cycles). */
 export class NodeSearch {
   nextStartNodeIndex = 0;
+  /** Nodes the last search filtered out (not counting nodes a PreFilter result excluded). */
+  lastRejected = 0;
 }
 
 export function newDiagnosis(): Diagnosis {
@@ -98,6 +100,10 @@ export function findNodesThatFitPod(
   if (pre.result?.nodeNames) {
     const names = pre.result.nodeNames;
     nodes = all.filter((n) => names.has(n.name));
+    // The nodes left out still count in the message, as upstream: they cannot be made to fit.
+    const why = unresolvable(`node(s) didn't satisfy plugin(s) [${(pre.result.narrowedBy ?? []).join(" ")}]`);
+    for (const n of all) if (!names.has(n.name)) diagnosis.nodeToStatus.set(n.name, why);
+    for (const p of pre.result.narrowedBy ?? []) diagnosis.unschedulablePlugins.add(p);
   }
   // A pod that preempted others was nominated a node: try that one first.
   const nominated = pod.status?.nominatedNodeName;
@@ -108,6 +114,7 @@ export function findNodesThatFitPod(
       if (s === null || s.code === Code.Success) return [ni];
     }
   }
+  search.lastRejected = 0;
   const n = nodes.length;
   if (n === 0) return [];
   const want = numFeasibleNodesToFind(fwk.percentageOfNodesToScore, n);
@@ -125,6 +132,7 @@ export function findNodesThatFitPod(
     }
     if (s.code === Code.Error) throw s.error ?? new Error(s.reasons.join(", "));
     diagnosis.nodeToStatus.set(ni.name, s);
+    search.lastRejected++;
     if (s.plugin) diagnosis.unschedulablePlugins.add(s.plugin);
   }
   search.nextStartNodeIndex = (start + processed) % n;
@@ -164,9 +172,10 @@ export function schedulePod(fwk: Framework, state: CycleState, pod: Pod, snapsho
   if (numAll === 0) throw new FitError(pod, 0, diagnosis);
   const feasible = findNodesThatFitPod(fwk, state, pod, snapshot, search, diagnosis);
   if (feasible.length === 0) throw new FitError(pod, numAll, diagnosis);
-  if (feasible.length === 1) return { suggestedHost: feasible[0]!.name, evaluatedNodes: 1 + diagnosis.nodeToStatus.size, feasibleNodes: 1 };
+  const evaluatedNodes = feasible.length + search.lastRejected;
+  if (feasible.length === 1) return { suggestedHost: feasible[0]!.name, evaluatedNodes, feasibleNodes: 1 };
   const scores = prioritizeNodes(fwk, state, pod, feasible);
-  return { suggestedHost: selectHost(scores), evaluatedNodes: feasible.length + diagnosis.nodeToStatus.size, feasibleNodes: feasible.length };
+  return { suggestedHost: selectHost(scores), evaluatedNodes, feasibleNodes: feasible.length };
 }
 
 /** Only Unschedulable nodes (not UnschedulableAndUnresolvable ones) may become feasible by preempting. */

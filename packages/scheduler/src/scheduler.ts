@@ -22,7 +22,7 @@ import {
 } from "@corekube/client";
 import { SchedulerCache } from "./cache/cache.js";
 import type { SchedulerConfiguration } from "./config.js";
-import { FitError, NodeSearch, preemptionMightHelp, schedulePod } from "./core.js";
+import { FitError, NodeSearch, schedulePod } from "./core.js";
 import { PodInfo, Snapshot, podKey } from "./framework/node-info.js";
 import { Framework } from "./framework/runtime.js";
 import { Action, Code, CycleState, type ClusterEventWithHint, type PreEnqueuePlugin, type PreemptionClient, type Registry, type Status } from "./framework/types.js";
@@ -32,7 +32,10 @@ export interface SchedulerOptions {
   client: RestClient;
   config: SchedulerConfiguration;
   registry: Registry;
-  /** Events are recorded as this component ("default-scheduler" as upstream). */
+  /**
+   * Events are recorded as this component. Unset (as upstream), each profile records under its own
+   * schedulerName, so `kubectl describe` shows which profile placed or refused a pod.
+   */
   component?: string;
   log?: (line: string) => void;
 }
@@ -64,7 +67,8 @@ export class Scheduler {
   readonly cache: SchedulerCache;
   readonly queue: PriorityQueue;
   readonly profiles = new Map<string, Framework>();
-  readonly recorder: EventRecorder;
+  /** One event recorder per profile (by schedulerName). */
+  readonly recorders = new Map<string, EventRecorder>();
   readonly factory: InformerFactory;
   private readonly snapshot = new Snapshot();
   private readonly search = new NodeSearch();
@@ -80,7 +84,6 @@ export class Scheduler {
     this.client = opts.client;
     this.log = opts.log ?? (() => undefined);
     this.cache = new SchedulerCache();
-    this.recorder = new EventRecorder({ client: opts.client, component: opts.component ?? "default-scheduler" });
     this.factory = new InformerFactory(opts.client);
     this.podInformer = this.factory.forResource<Pod>(PODS, { fieldSelector: "status.phase!=Succeeded,status.phase!=Failed" });
     const nodeInformer = this.factory.forResource<Node>(NODES);
@@ -112,6 +115,7 @@ export class Scheduler {
         namespaceLabels: (name) => this.nsInformer.store.getByName(name)?.metadata.labels ?? (this.nsInformer.store.getByName(name) ? {} : undefined),
       });
       this.profiles.set(profile.schedulerName, fwk);
+      this.recorders.set(profile.schedulerName, new EventRecorder({ client: opts.client, component: opts.component ?? profile.schedulerName }));
     }
     const preEnqueue = new Map<string, PreEnqueuePlugin>();
     const hints = new Map<string, ClusterEventWithHint[]>();
@@ -128,6 +132,11 @@ export class Scheduler {
     this.queue = queue;
     this.wirePods(this.podInformer);
     this.wireNodes(nodeInformer);
+  }
+
+  /** The recorder of the profile that schedules `pod`. */
+  private recorderFor(pod: Pod): EventRecorder {
+    return this.recorders.get(pod.spec.schedulerName ?? "default-scheduler") ?? this.recorders.values().next().value!;
   }
 
   private responsibleFor(pod: Pod): boolean {
@@ -219,7 +228,7 @@ export class Scheduler {
     this.queue.close();
     await Promise.allSettled([...this.inFlightBinds]);
     await this.factory.stop();
-    await this.recorder.close();
+    await Promise.all([...this.recorders.values()].map((r) => r.close()));
   }
 
   statsNow(): SchedulerStats {
@@ -245,7 +254,10 @@ export class Scheduler {
       let nominatedNodeName: string | undefined;
       let status: Status;
       if (err instanceof FitError) {
-        if (fwk.postFilterPlugins.length > 0 && preemptionMightHelp(err.diagnosis)) {
+        // PostFilter runs even when no node could be helped by evicting pods: DefaultPreemption then
+        // says so ("preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.")
+        // and clears a nomination that can no longer work, as upstream.
+        if (fwk.postFilterPlugins.length > 0 && err.numAllNodes > 0) {
           const r = await fwk.runPostFilterPlugins(state, pod, err.diagnosis.nodeToStatus);
           if (r.status === null || r.status.code === Code.Success) nominatedNodeName = r.result?.nominatedNodeName || undefined;
           else if (r.status.code !== Code.Error) err.diagnosis.postFilterMsg = `preemption: ${r.status.reasons.join(" ")}`;
@@ -311,7 +323,7 @@ export class Scheduler {
       this.cache.finishBinding(assumed);
       fwk.runPostBindPlugins(state, assumed, host);
       this.stats.scheduled++;
-      this.recorder.eventf(assumed, "Normal", "Scheduled", `Successfully assigned ${assumed.metadata.namespace}/${assumed.metadata.name} to ${host}`);
+      this.recorderFor(assumed).eventf(assumed, "Normal", "Scheduled", `Successfully assigned ${assumed.metadata.namespace}/${assumed.metadata.name} to ${host}`);
       return;
     }
     this.stats.bindErrors++;
@@ -335,7 +347,7 @@ export class Scheduler {
     qpi.podInfo = new PodInfo(current);
     this.queue.addUnschedulableIfNotPresent(qpi, cycle);
     if (nominatedNodeName) this.queue.addNominatedPod(qpi.podInfo, nominatedNodeName);
-    this.recorder.eventf(current, "Warning", "FailedScheduling", message);
+    this.recorderFor(current).eventf(current, "Warning", "FailedScheduling", message);
     void this.patchPodScheduledCondition(current, reason, message, nominatedNodeName);
   }
 
@@ -366,7 +378,8 @@ export class Scheduler {
   }
 
   private async evictVictim(victim: Pod, preemptor: Pod, nodeName: string): Promise<void> {
-    this.recorder.eventf(
+    // Recorded by the preemptor's profile, which made the decision.
+    this.recorderFor(preemptor).eventf(
       victim,
       "Normal",
       "Preempted",

@@ -64,7 +64,7 @@ describe("podRequests", () => {
   // (component-helpers resource.PodRequests) takes max(apps + all sidecars, peak of the init phases)
   // at the end, so a sidecar declared AFTER an init container does not stack on the init's request.
   // Here: phases are init (1000m, alone) then app + proxy (100m + 200m); expected 1000m, got 1200m.
-  it.only("does not stack a later sidecar on top of an earlier init container", () => {
+  it("does not stack a later sidecar on top of an earlier init container", () => {
     const r = podRequests(pod([c("app", { cpu: "100m" })], [c("setup", { cpu: "1" }), sidecar("proxy", { cpu: "200m" })]));
     expect(r.milliCPU).toBe(1000);
   });

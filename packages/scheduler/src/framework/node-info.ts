@@ -98,18 +98,22 @@ export function podRequests(pod: Pod, nonZero = false): Resource {
     return r;
   };
   for (const c of pod.spec.containers ?? []) addInto(sum, containerReq(c.resources?.requests));
+  // Init containers run one at a time, each next to the sidecars started before it; the pod needs
+  // the most of that phase's peak and of (app containers + all sidecars).
   const sidecars = emptyResource();
+  const initPeak = emptyResource();
   for (const c of pod.spec.initContainers ?? []) {
     const r = containerReq(c.resources?.requests);
     if (c.restartPolicy === "Always") {
       addInto(sidecars, r);
       addInto(sum, r);
+      maxInto(initPeak, sidecars);
     } else {
-      // An ordinary init container runs next to the sidecars started before it.
       addInto(r, sidecars);
-      maxInto(sum, r);
+      maxInto(initPeak, r);
     }
   }
+  maxInto(sum, initPeak);
   addResourceList(sum, pod.spec.overhead);
   return sum;
 }

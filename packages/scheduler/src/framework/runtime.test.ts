@@ -259,7 +259,7 @@ describe("PreFilter and Filter", () => {
   // Upstream (framework/runtime RunPreFilterPlugins) names every plugin that narrowed the node set,
   // sorted: "node(s) didn't satisfy plugin(s) [A B] simultaneously". runtime.ts (the empty
   // intersection branch of runPreFilterPlugins) names only the plugin that emptied it: "[B]".
-  it.only("names every plugin whose node sets had nothing in common, as upstream", () => {
+  it("names every plugin whose node sets had nothing in common, as upstream", () => {
     const fwk = framework(
       {
         A: fake("A", { preFilter: () => ({ result: { nodeNames: new Set(["n1"]) }, status: null }) }),
@@ -273,7 +273,7 @@ describe("PreFilter and Filter", () => {
 
   // Upstream words the one-plugin case "node(s) didn't satisfy plugin A"; runtime.ts says
   // "node(s) didn't satisfy plugin(s) [A] simultaneously".
-  it.only("words an empty node set from a single plugin as upstream does", () => {
+  it("words an empty node set from a single plugin as upstream does", () => {
     const fwk = framework({ A: fake("A", { preFilter: () => ({ result: { nodeNames: new Set<string>() }, status: null }) }) }, profile(["A"]));
     const s = fwk.runPreFilterPlugins(new CycleState(), makePod("p"), nodes("n1")).status!;
     expect(s.reasons).toEqual(["node(s) didn't satisfy plugin A"]);

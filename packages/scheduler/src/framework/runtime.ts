@@ -200,6 +200,7 @@ export class Framework implements Handle {
   /** Runs PreFilter plugins; a rejection fails every node. Intersects the node sets plugins return. */
   runPreFilterPlugins(state: CycleState, pod: Pod, nodes: readonly NodeInfo[]): { result?: PreFilterResult; status: MaybeStatus } {
     let result: PreFilterResult | undefined;
+    const narrowedBy: string[] = [];
     for (const p of this.preFilterPlugins) {
       let r: { result?: PreFilterResult; status: MaybeStatus };
       try {
@@ -213,10 +214,16 @@ export class Framework implements Handle {
       }
       if (!isSuccess(r.status)) return { status: { ...r.status!, plugin: p.name } };
       if (r.result?.nodeNames) {
+        narrowedBy.push(p.name);
         if (!result?.nodeNames) result = { nodeNames: new Set(r.result.nodeNames) };
         else result = { nodeNames: new Set([...result.nodeNames].filter((n) => r.result!.nodeNames!.has(n))) };
+        result.narrowedBy = [...narrowedBy].sort();
         if (result.nodeNames!.size === 0) {
-          return { result, status: { ...unresolvable(`node(s) didn't satisfy plugin(s) [${p.name}] simultaneously`), plugin: p.name } };
+          const msg =
+            narrowedBy.length === 1
+              ? `node(s) didn't satisfy plugin ${p.name}`
+              : `node(s) didn't satisfy plugin(s) [${result.narrowedBy.join(" ")}] simultaneously`;
+          return { result, status: { ...unresolvable(msg), plugin: p.name } };
         }
       }
     }

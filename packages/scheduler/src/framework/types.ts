@@ -92,6 +92,8 @@ export interface PreEnqueuePlugin extends Plugin {
 export interface PreFilterResult {
   /** When set, only these nodes are worth filtering (e.g. NodeAffinity on metadata.name). */
   nodeNames?: Set<string>;
+  /** Filled in by the framework: the plugins whose node sets were intersected (sorted). */
+  narrowedBy?: string[];
 }
 
 /** Lets preemption ask "what if this pod were added to / removed from this node" without recomputing PreFilter. */
