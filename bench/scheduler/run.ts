@@ -238,7 +238,7 @@ async function runCase(c: Case): Promise<void> {
     if (c.target) console.log(`  corekube target ≥ ${c.target} pods/s: ${(avg / c.target).toFixed(2)}× ${avg >= c.target ? "(met)" : "(missed)"}`);
     console.log(`  scheduler process CPU: ${fmt(schedCpu)} s over ${fmt(seconds)} s (${fmt((100 * schedCpu) / seconds)}% of one core)`);
   } finally {
-    if (sched) await stopProcess(sched.proc);
+    if (sched) { const t = performance.now(); await stopProcess(sched.proc, 60_000); console.log(`  scheduler stopped in ${fmt(performance.now() - t)} ms`); }
     await client.close();
     await cp.stop();
   }

@@ -2,6 +2,10 @@
 // streams, and shared informers that list, watch, survive an API server restart and relist.
 import { type KubeObject, type Pod, isAlreadyExists, isConflict, isNotFound, StatusError } from "@corekube/api";
 import { InformerFactory, NAMESPACES, PODS, RestClient, SharedInformer } from "@corekube/client";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensurePki } from "@corekube/apiserver/pki/index";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ControlPlane, startControlPlane } from "../support/apiserver-process.js";
 
@@ -78,6 +82,21 @@ describe("RestClient", () => {
     await pods.delete("watch-a", { namespace: "inf", gracePeriodSeconds: 0 });
     await watching;
     expect(seen).toEqual(["ADDED watch-a", "MODIFIED watch-a", "DELETED watch-a"]);
+  });
+});
+
+describe("TLS", () => {
+  it("refuses an API server whose certificate another CA signed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "corekube-otherca-"));
+    try {
+      const other = await ensurePki(dir, { hosts: ["127.0.0.1"] });
+      const wrong = new RestClient({ ...client.config, caPem: other.ca.certPem }, { qps: 0 });
+      const err = await wrong.resource(NAMESPACES).list().catch((e: unknown) => e as Error);
+      expect(String((err as Error).message ?? err)).toMatch(/certificate|self.signed|unable to verify/i);
+      await wrong.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

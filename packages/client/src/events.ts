@@ -1,5 +1,5 @@
 // Book 2.3.1 and 11.2: the event recorder components use to leave Events on objects (client-go's
-// tools/record): fire-and-forget, written by one background writer, repeats counted on one Event.
+// tools/record): fire-and-forget, written by a few background writers, repeats counted on one Event.
 import { format } from "node:util";
 import { type CoreEvent, type EventType, type KubeObject, eventKey, isNotFound, isStatusError, newEvent, referenceTo } from "@corekube/api";
 import type { RestClient, ResourceClient } from "./rest.js";
@@ -23,6 +23,11 @@ export interface EventRecorderOptions {
   maxAttempts?: number;
   /** Wait before the second try; doubled for each further one. Default 200 ms. */
   retryBaseMs?: number;
+  /**
+   * Writers working at once. Events with the same key always go to the same writer, so a repeat is
+   * written after the Event it counts on. Default 8 (one writer could not keep up with a scheduler).
+   */
+  writers?: number;
 }
 
 /** What the recorder remembers of an Event it wrote, to count a repeat on it. */
@@ -38,6 +43,13 @@ interface Written {
 interface Pending {
   event: CoreEvent;
   at: Date;
+}
+
+/** A stable small hash of an event key, to pick its writer. */
+function laneOf(key: string, lanes: number): number {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) | 0;
+  return Math.abs(h) % lanes;
 }
 
 /** A Map used as a least-recently-used cache: reads move a key to the back, the front is evicted. */
@@ -66,7 +78,8 @@ class Lru<K, V> {
 }
 
 /**
- * Records Events about objects. eventf() only queues; one writer creates the Events in order. An event
+ * Records Events about objects. eventf() only queues; background writers create the Events (those with
+ * the same key in order, by one writer). An event
  * that repeats one written in the last 10 minutes (same object, type, reason, message and source)
  * becomes a merge patch of that Event's count and lastTimestamp, so `kubectl describe` shows
  * "x5 over 3m" instead of five lines. Nothing here throws at the caller; failures are counted.
@@ -80,8 +93,9 @@ export class EventRecorder {
   private readonly maxAttempts: number;
   private readonly retryBaseMs: number;
   private readonly written = new Lru<string, Written>(CORRELATION_CACHE_SIZE);
-  private queue: Pending[] = [];
-  private writer: Promise<void> | undefined;
+  private readonly lanes: Pending[][];
+  private readonly laneWriters: (Promise<void> | undefined)[];
+  private queued = 0;
   private closed = false;
   private droppedCount = 0;
   private failedCount = 0;
@@ -95,6 +109,9 @@ export class EventRecorder {
     this.now = opts.now ?? (() => new Date());
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
     this.retryBaseMs = opts.retryBaseMs ?? 200;
+    const writers = Math.max(1, opts.writers ?? 8);
+    this.lanes = Array.from({ length: writers }, () => []);
+    this.laneWriters = new Array(writers).fill(undefined);
   }
 
   /** Events not queued because the queue was full or the recorder closed. */
@@ -113,7 +130,7 @@ export class EventRecorder {
    */
   eventf(obj: KubeObject, type: EventType, reason: string, message: string, ...args: unknown[]): void {
     try {
-      if (this.closed || this.queue.length >= this.maxQueued) {
+      if (this.closed || this.queued >= this.maxQueued) {
         this.droppedCount++;
         return;
       }
@@ -127,9 +144,11 @@ export class EventRecorder {
         host: this.host,
         now: at,
       });
-      this.queue.push({ event, at });
-      // Start the writer on a later tick, so eventf stays cheap and never waits.
-      this.writer ??= Promise.resolve().then(() => this.drain());
+      const lane = laneOf(eventKey(event), this.lanes.length);
+      this.lanes[lane]!.push({ event, at });
+      this.queued++;
+      // Start the lane's writer on a later tick, so eventf stays cheap and never waits.
+      this.laneWriters[lane] ??= Promise.resolve().then(() => this.drain(lane));
     } catch {
       this.droppedCount++;
     }
@@ -137,7 +156,11 @@ export class EventRecorder {
 
   /** Resolves once every event queued so far has been written (or given up on). */
   async flush(): Promise<void> {
-    while (this.writer) await this.writer;
+    for (;;) {
+      const busy = this.laneWriters.filter((w) => w !== undefined);
+      if (busy.length === 0) return;
+      await Promise.all(busy);
+    }
   }
 
   /** Stops taking events and waits for the queued ones to be written. */
@@ -146,9 +169,11 @@ export class EventRecorder {
     await this.flush();
   }
 
-  private async drain(): Promise<void> {
+  private async drain(lane: number): Promise<void> {
+    const queue = this.lanes[lane]!;
     try {
-      for (let p = this.queue.shift(); p; p = this.queue.shift()) {
+      for (let p = queue.shift(); p; p = queue.shift()) {
+        this.queued--;
         try {
           await this.write(p);
         } catch {
@@ -156,7 +181,7 @@ export class EventRecorder {
         }
       }
     } finally {
-      this.writer = undefined;
+      this.laneWriters[lane] = undefined;
     }
   }
 

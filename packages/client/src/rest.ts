@@ -2,6 +2,7 @@
 // kubeconfig's CA and client certificate (or a bearer token), JSON bodies, Status errors as
 // StatusError, client-side rate limiting, and watch streams (one JSON event per line).
 import { type KubeObject, type Status, type StatusReason, type WatchEvent, StatusError, failure, isStatus } from "@corekube/api";
+import { type SecureContextOptions, createSecureContext } from "node:tls";
 import { Agent, type Dispatcher } from "undici";
 import { type RateLimiter, TokenBucket, unlimited } from "./flowcontrol.js";
 import { type ClientConfig, type LoadKubeconfigOptions, loadKubeconfig } from "./kubeconfig.js";
@@ -239,13 +240,15 @@ export class RestClient {
     const qps = opts.qps ?? 50;
     this.limiter = qps > 0 ? new TokenBucket(qps, opts.burst ?? Math.max(1, qps * 2)) : unlimited;
     this.timeoutMs = opts.timeoutMs ?? 60_000;
-    const tls: Record<string, unknown> = { rejectUnauthorized: !config.insecureSkipTlsVerify };
-    if (config.caPem) tls.ca = config.caPem;
+    // One TLS context for every connection: parsing the CA, certificate and key once, not per socket.
+    const material: SecureContextOptions = {};
+    if (config.caPem) material.ca = config.caPem;
     if (config.clientCertPem && config.clientKeyPem) {
-      tls.cert = config.clientCertPem;
-      tls.key = config.clientKeyPem;
+      material.cert = config.clientCertPem;
+      material.key = config.clientKeyPem;
     }
-    this.agent = new Agent({ connect: tls, keepAliveTimeout: 30_000, pipelining: 1 });
+    const connect = { rejectUnauthorized: !config.insecureSkipTlsVerify, secureContext: createSecureContext(material) };
+    this.agent = new Agent({ connect, keepAliveTimeout: 30_000, pipelining: 1 });
     this.baseHeaders = { accept: "application/json", "user-agent": opts.userAgent ?? "corekube-client" };
     if (config.token) this.baseHeaders.authorization = `Bearer ${config.token}`;
   }
@@ -312,19 +315,24 @@ export class RestClient {
     );
     if (!res) return;
     if (res.statusCode !== 200) throw errorFromResponse(res.statusCode, await res.body.text(), `GET ${path} (watch)`);
-    let buf = "";
+    // Events are newline-delimited JSON; a line may span chunks, and a chunk may hold many lines.
+    // Newlines are found in the bytes, so each line is decoded once.
+    let pending: Buffer[] = [];
     try {
-      for await (const chunk of res.body) {
-        buf += (chunk as Buffer).toString("utf8");
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        let start = 0;
         let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
-          if (line === "") continue;
+        while ((nl = chunk.indexOf(10, start)) >= 0) {
+          const piece = chunk.subarray(start, nl);
+          start = nl + 1;
+          const line = pending.length === 0 ? piece.toString("utf8") : Buffer.concat([...pending, piece]).toString("utf8");
+          pending = [];
+          if (line.trim() === "") continue;
           const ev = JSON.parse(line) as WatchEvent<T>;
           if (ev.type === "ERROR") throw isStatus(ev.object) ? new StatusError(ev.object as unknown as Status) : failure(500, "InternalError", line);
           yield ev;
         }
+        if (start < chunk.length) pending.push(chunk.subarray(start));
       }
     } catch (e) {
       if (signal?.aborted) return;
