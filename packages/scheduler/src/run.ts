@@ -24,6 +24,8 @@ export interface RunningScheduler {
   scheduler: () => Scheduler | undefined;
   /** Resolves when the scheduler first leads and its caches are synced. */
   leading: Promise<void>;
+  /** Resolves if the scheduler lost its lease (kube-scheduler exits then; so does `corekube scheduler`). */
+  lost: Promise<void>;
   healthUrl?: string;
   stop(): Promise<void>;
 }
@@ -74,6 +76,8 @@ export async function runScheduler(o: RunSchedulerOptions): Promise<RunningSched
 
   let resolveLeading!: () => void;
   const leading = new Promise<void>((r) => (resolveLeading = r));
+  let resolveLost!: () => void;
+  const lost = new Promise<void>((r) => (resolveLost = r));
 
   const startLeading = async (signal: AbortSignal) => {
     log(`scheduler: ${identity} is the leader; starting`);
@@ -102,7 +106,10 @@ export async function runScheduler(o: RunSchedulerOptions): Promise<RunningSched
         onStoppedLeading: () => {
           log(`scheduler: ${identity} stopped leading`);
           // Like kube-scheduler: a scheduler that lost its lease exits rather than risk two leaders.
-          if (!stop.signal.aborted) healthy = false;
+          if (!stop.signal.aborted) {
+            healthy = false;
+            resolveLost();
+          }
         },
         onNewLeader: (id) => {
           if (id !== identity) log(`scheduler: the leader is ${id}`);
@@ -142,6 +149,7 @@ export async function runScheduler(o: RunSchedulerOptions): Promise<RunningSched
   return {
     scheduler: () => scheduler,
     leading,
+    lost,
     healthUrl,
     async stop() {
       stop.abort();

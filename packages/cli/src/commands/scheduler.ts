@@ -63,10 +63,15 @@ export async function schedulerCommand(argv: string[]): Promise<number> {
     healthPort: port === 0 ? undefined : port,
   });
   process.stderr.write(`scheduler: running${running.healthUrl ? `; health at ${running.healthUrl}/healthz` : ""}\n`);
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
+  const why = await new Promise<"signal" | "lost">((resolve) => {
+    process.once("SIGINT", () => resolve("signal"));
+    process.once("SIGTERM", () => resolve("signal"));
+    void running.lost.then(() => resolve("lost"));
   });
   await running.stop();
+  if (why === "lost") {
+    process.stderr.write("scheduler: leader election lost; exiting so that only one scheduler acts\n");
+    return 1;
+  }
   return 0;
 }
