@@ -45,7 +45,7 @@ describe("scheduler: node constraints", () => {
 
   it("follows nodeSelector, required node affinity and preferred node affinity", async () => {
     const ns = await c.namespace("node-affinity");
-    const labels = [
+    const labels: Record<string, string>[] = [
       { disk: "ssd", [ZONE]: "zone-a" },
       { disk: "hdd", [ZONE]: "zone-b" },
       { [ZONE]: "zone-c" },
@@ -133,11 +133,11 @@ describe("scheduler: node constraints", () => {
     }
   });
 
-  it("holds a pod with scheduling gates (no FailedScheduling) until the gates are removed", async () => {
+  it("holds a pod with scheduling gates: Pending, SchedulingGated, no FailedScheduling", async () => {
     const ns = await c.namespace("gates");
-    const sim = await c.addNodes({ namePrefix: "gate-", count: 1 });
+    await c.addNodes({ namePrefix: "gate-", count: 1 });
     const running = await c.scheduler();
-    await c.createPod(pod(ns, "gated", { spec: { schedulingGates: [{ name: "example.com/quota" }, { name: "example.com/review" }] } }));
+    await c.createPod(pod(ns, "gated", { spec: { schedulingGates: [{ name: "example.com/quota" }] } }));
     // An ungated pod created after it is scheduled: the scheduler has seen the gated one by then.
     await c.createPod(pod(ns, "free"));
     await c.waitScheduled(ns, "free");
@@ -146,19 +146,30 @@ describe("scheduler: node constraints", () => {
     const gated = await c.getPod(ns, "gated");
     expect(gated.spec.nodeName).toBeUndefined();
     expect(gated.status?.conditions?.find((x) => x.type === "PodScheduled" && x.reason === "Unschedulable")).toBeUndefined();
+    // The API server marks it, as upstream does, so `kubectl get pods` shows SchedulingGated.
+    expect(gated.status?.conditions?.find((x) => x.type === "PodScheduled")).toMatchObject({ status: "False", reason: "SchedulingGated" });
     expect(await c.events(ns, "gated")).toEqual([]);
     expect(running.scheduler()!.statsNow().pending.gated).toBe(1);
+  });
+
+  it("schedules a gated pod once its gates are removed, not before", async () => {
+    const ns = await c.namespace("ungate");
+    const sim = await c.addNodes({ namePrefix: "ungate-", count: 1 });
+    await c.scheduler();
+    await c.createPod(pod(ns, "gated", { spec: { schedulingGates: [{ name: "example.com/quota" }, { name: "example.com/review" }] } }));
 
     // Removing one gate is not enough.
     await c.pods().patch("gated", { spec: { schedulingGates: [{ name: "example.com/review" }] } }, "merge", { namespace: ns });
-    await c.createPod(pod(ns, "free-2"));
-    await c.waitScheduled(ns, "free-2");
+    await c.createPod(pod(ns, "free"));
+    await c.waitScheduled(ns, "free");
+    await c.waitEvent(ns, "free", "Scheduled");
     expect((await c.getPod(ns, "gated")).spec.nodeName).toBeUndefined();
     expect(await c.events(ns, "gated")).toEqual([]);
 
     await c.pods().patch("gated", { spec: { schedulingGates: null } }, "merge", { namespace: ns });
-    expect(await c.waitScheduled(ns, "gated")).toBe(sim.nodeNames()[0]);
-    await c.waitEvent(ns, "gated", "Scheduled", `Successfully assigned ${ns}/gated to ${sim.nodeNames()[0]}`);
+    const node = sim.nodeNames()[0];
+    expect(await c.waitScheduled(ns, "gated")).toBe(node);
+    await c.waitEvent(ns, "gated", "Scheduled", `Successfully assigned ${ns}/gated to ${node}`);
     expect((await c.events(ns, "gated")).filter((e) => e.reason === "FailedScheduling")).toEqual([]);
   });
 });

@@ -19,13 +19,16 @@ describe("scheduler: resource requests", () => {
     const small = await c.addNodes({ namePrefix: "small-", count: 3, cpu: "2", memory: "8Gi" });
     await c.scheduler();
 
-    await c.createPod(pod(ns, "fits", { cpu: "1500m", memory: "1Gi" }));
-    await c.createPod(pod(ns, "too-big", { cpu: "3", memory: "1Gi" }));
-    const host = await c.waitScheduled(ns, "fits");
-    expect(small.nodeNames()).toContain(host);
-    await c.waitEvent(ns, "fits", "Scheduled", `Successfully assigned ${ns}/fits to ${host}`);
+    // Room for one 1.5-CPU pod per 2-CPU node.
+    for (let i = 0; i < 3; i++) await c.createPod(pod(ns, `fits-${i}`, { cpu: "1500m", memory: "1Gi" }));
+    const placed = await c.waitAllScheduled(ns, 3);
+    expect(new Set(placed.values())).toEqual(new Set(small.nodeNames()));
+    await c.waitEvent(ns, "fits-0", "Scheduled", `Successfully assigned ${ns}/fits-0 to ${placed.get("fits-0")}`);
 
-    // No node has 3 CPUs: the pod waits, and says so the way kube-scheduler does.
+    // Half a CPU is left on each node, so 1 CPU fits nowhere, nor do 3 CPUs: both wait, and say so
+    // the way kube-scheduler does.
+    await c.createPod(pod(ns, "one-more", { cpu: "1", memory: "1Gi" }));
+    await c.createPod(pod(ns, "too-big", { cpu: "3", memory: "1Gi" }));
     const cond = await c.waitUnschedulable(ns, "too-big", /^0\/3 nodes are available: 3 Insufficient cpu\./);
     expect(cond.reason).toBe("Unschedulable");
     const failed = await c.waitEvent(ns, "too-big", "FailedScheduling");
@@ -34,10 +37,13 @@ describe("scheduler: resource requests", () => {
     expect(failed.source.component).toBe("default-scheduler");
     // Nobody has a lower priority, so preemption has nothing to offer and says so.
     expect(cond.message).toBe("0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.");
+    await c.waitUnschedulable(ns, "one-more", cond.message!);
 
+    // A bigger node joins: both waiting pods go there.
     const big = await c.addNodes({ namePrefix: "big-", count: 1, cpu: "8", memory: "32Gi" });
     const bigHost = await c.waitScheduled(ns, "too-big");
     expect(bigHost).toBe(big.nodeNames()[0]);
+    expect(await c.waitScheduled(ns, "one-more")).toBe(bigHost);
     await c.waitEvent(ns, "too-big", "Scheduled", `Successfully assigned ${ns}/too-big to ${bigHost}`);
     const running = await eventually("too-big to run", async () => {
       const p = await c.getPod(ns, "too-big");
@@ -77,9 +83,8 @@ describe("scheduler: resource requests", () => {
     );
     expect(await c.waitScheduled(ns, "job")).toBe(sim.nodeNames()[0]);
     await c.createPod(pod(ns, "next", { cpu: "600m" }));
+    // While the job runs, the node is full.
     await c.waitUnschedulable(ns, "next", /^0\/1 nodes are available: 1 Insufficient cpu\./);
-    // While the job runs, the node stays full.
-    expect((await c.getPod(ns, "job")).status?.phase).not.toBe("Succeeded");
 
     const node = await c.waitScheduled(ns, "next");
     expect(node).toBe(sim.nodeNames()[0]);

@@ -205,7 +205,7 @@ export class TestCluster {
         const p = await this.getPod(namespace, name);
         const c = p.status?.conditions?.find((x) => x.type === "PodScheduled");
         if (p.spec.nodeName) throw new Error(`it was bound to ${p.spec.nodeName}`);
-        if (!c || c.status !== "False") return undefined;
+        if (!c || c.status !== "False") throw new Error(`no PodScheduled=False condition yet (conditions: ${JSON.stringify(p.status?.conditions ?? [])})`);
         const ok = typeof message === "string" ? c.message === message : message.test(c.message ?? "");
         if (!ok) throw new Error(`its condition says ${JSON.stringify(c.message)}`);
         return c;

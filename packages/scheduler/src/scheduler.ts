@@ -217,7 +217,14 @@ export class Scheduler {
       while (!signal.aborted) {
         const qpi = await this.queue.pop();
         if (!qpi) break;
-        await this.scheduleOne(qpi);
+        try {
+          await this.scheduleOne(qpi);
+        } catch (e) {
+          // One pod's unexpected failure must not end scheduling for all the others.
+          const pod = qpi.podInfo.pod;
+          this.log(`scheduler: unexpected error scheduling ${pod.metadata.namespace}/${pod.metadata.name}: ${(e as Error).stack ?? e}`);
+          this.queue.done(podKey(pod));
+        }
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
@@ -303,10 +310,12 @@ export class Scheduler {
       this.queue.done(uid);
       return;
     }
-    const bind = this.bindingCycle(fwk, state, qpi, assumed, host, cycle, permit.status?.code === Code.Wait ? permit.waitMs : 0).finally(() => {
-      this.inFlightBinds.delete(bind);
-      this.queue.done(uid);
-    });
+    const bind = this.bindingCycle(fwk, state, qpi, assumed, host, cycle, permit.status?.code === Code.Wait ? permit.waitMs : 0)
+      .catch((e: unknown) => this.log(`scheduler: unexpected error binding ${assumed.metadata.namespace}/${assumed.metadata.name}: ${(e as Error).stack ?? e}`))
+      .finally(() => {
+        this.inFlightBinds.delete(bind);
+        this.queue.done(uid);
+      });
     this.inFlightBinds.add(bind);
   }
 
@@ -345,7 +354,12 @@ export class Scheduler {
     const reason = status.code === Code.Error ? "SchedulerError" : "Unschedulable";
     if (status.code === Code.Error) this.log(`scheduler: error scheduling ${pod.metadata.namespace}/${pod.metadata.name}: ${message}`);
     qpi.podInfo = new PodInfo(current);
-    this.queue.addUnschedulableIfNotPresent(qpi, cycle);
+    try {
+      this.queue.addUnschedulableIfNotPresent(qpi, cycle);
+    } catch (e) {
+      // Already back in the queue (an add raced with this attempt): it will be retried from there.
+      this.log(`scheduler: ${(e as Error).message}`);
+    }
     if (nominatedNodeName) this.queue.addNominatedPod(qpi.podInfo, nominatedNodeName);
     this.recorderFor(current).eventf(current, "Warning", "FailedScheduling", message);
     void this.patchPodScheduledCondition(current, reason, message, nominatedNodeName);

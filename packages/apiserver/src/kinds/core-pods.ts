@@ -51,6 +51,12 @@ export const pods: ResourceDef = {
         spec.serviceAccount = "default";
       }
       pod.status = { phase: "Pending", qosClass: podQOSClass(pod) };
+      // A gated pod says why it waits, so `kubectl get pods` shows SchedulingGated.
+      if (arr(spec.schedulingGates).length > 0) {
+        (pod.status as JsonObject).conditions = [
+          { type: "PodScheduled", status: "False", reason: "SchedulingGated", message: "Scheduling is blocked due to non-empty scheduling gates", lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") },
+        ];
+      }
     },
     validate(pod) {
       const errs = validatePodSpec(pod.spec, "spec");

@@ -1,6 +1,7 @@
 // Book 11.2: reading untyped API objects safely — the API server sees objects as JSON, so the
 // per-kind strategies use these small accessors instead of trusting any field's type.
 import { isDeepStrictEqual } from "node:util";
+import { copyJson } from "../registry/json-copy.js";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -108,5 +109,5 @@ function normalize(v: unknown): unknown {
 }
 
 export function clone<T>(v: T): T {
-  return structuredClone(v);
+  return copyJson(v);
 }

@@ -516,6 +516,12 @@ export function validatePodUpdate(pod: KubeObject, old: KubeObject): FieldError[
   }
   munged.activeDeadlineSeconds = prev.activeDeadlineSeconds;
   munged.tolerations = prev.tolerations;
+  // Scheduling gates may only be removed (the pod then becomes schedulable), never added.
+  const oldGates = new Set(objects(prev.schedulingGates).map(([g]) => s(g.name)));
+  for (const [g] of objects(next.schedulingGates)) {
+    if (!oldGates.has(s(g.name))) errs.push(field.forbidden("spec.schedulingGates", `only deletion is allowed, but found new scheduling gate '${s(g.name)}'`));
+  }
+  munged.schedulingGates = prev.schedulingGates;
   const oldGrace = num(prev.terminationGracePeriodSeconds);
   if (oldGrace !== undefined && oldGrace < 0 && next.terminationGracePeriodSeconds === 1) munged.terminationGracePeriodSeconds = oldGrace;
   if (!semanticEqual(munged, prev)) {

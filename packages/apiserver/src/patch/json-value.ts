@@ -1,5 +1,6 @@
 // Book 1.6.1 and 11.2: the JSON values a PATCH works on — type tests, own-key access that a key such
 // as "__proto__" cannot subvert, deep equality and copying, shared by the three patch algorithms.
+import { copyJson } from "../registry/json-copy.js";
 
 /** A decoded JSON object. */
 export type JsonObject = { [key: string]: unknown };
@@ -52,7 +53,7 @@ export function deleteKey(o: JsonObject, key: string): void {
 
 /** A deep copy of a JSON value; the copy shares nothing with the input. */
 export function cloneJson<T>(v: T): T {
-  return structuredClone(v);
+  return copyJson(v);
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   failure,
   field,
   invalid,
+  isStatusError,
   notFound,
   resourceExpired,
   type FieldError,
@@ -22,6 +23,7 @@ import type { EtcdStorage, StoredObject } from "../storage/etcd.js";
 import type { AdmissionChain, Rollback } from "./admission.js";
 import { apiVersionOf, namespacePrefix, objectKey, resourcePrefix } from "./keys.js";
 import type { KubeObject, ManagedFieldsEntry, RequestContext, ResourceDef } from "./types.js";
+import { copyJson } from "./json-copy.js";
 
 export type FieldValidation = "Strict" | "Warn" | "Ignore";
 
@@ -83,7 +85,8 @@ export function timestamp(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-const clone = <T>(v: T): T => structuredClone(v);
+// Deep copies go through copyJson (a plain JSON walk), which is much cheaper than structuredClone.
+const clone = <T>(v: T): T => copyJson(v);
 
 function setManaged(obj: KubeObject, mf: ManagedFieldsEntry[] | undefined): void {
   if (mf === undefined) return;
@@ -395,8 +398,51 @@ export class ResourceStore {
     const key = this.key(namespace, name);
     const sub = opts.subresource ?? "";
     for (let attempt = 0; ; attempt++) {
-      const cur = await this.storage.get(key);
-      const currentObj = cur ? this.present(clone(cur.obj)) : undefined;
+      // The first try starts from the watch cache's copy, which saves a read from storage (as
+      // kube-apiserver's GuaranteedUpdate does). The write is conditional on that copy's
+      // revision, so a stale copy cannot be written over a newer object: the write fails and the
+      // next try reads storage. Every other outcome that a stale copy could cause (an error, a
+      // 409 for a resourceVersion that is in fact current, "nothing changed") also leads to a
+      // try from storage, so what the client sees is what a storage read would have given.
+      const cached = attempt === 0 && !ctx.dryRun ? this.cachedCurrent(key) : undefined;
+      const cur = cached ?? (await this.storage.get(key));
+      try {
+        const result = await this.updateFrom(ctx, key, namespace, name, cur, cached !== undefined, mutate, opts, sub, attempt);
+        if (result !== "retry") return result;
+      } catch (e) {
+        // An error found on the cache's copy is checked against storage; a storage failure (a
+        // 5xx Status) is not retried, as before.
+        if (!cached || (isStatusError(e) && e.code >= 500)) throw e;
+      }
+    }
+  }
+
+  /** The cache's current object for key, as storage would return it (undefined when absent). */
+  private cachedCurrent(key: string): StoredObject | undefined {
+    if (!this.cache.ready) return undefined;
+    const obj = this.cache.get(key);
+    const rev = Number(obj?.metadata.resourceVersion);
+    if (!obj || !Number.isSafeInteger(rev) || rev <= 0) return undefined;
+    // The cache's objects are shared and never changed: the update works on its own copy.
+    return { key, obj: clone(obj), rev };
+  }
+
+  /** One try of update() from `cur`; "retry" when it must start again from storage. */
+  private async updateFrom(
+    ctx: RequestContext,
+    key: string,
+    namespace: string,
+    name: string,
+    cur: StoredObject | undefined,
+    fromCache: boolean,
+    mutate: Mutation,
+    opts: WriteOptions & { subresource?: string; createIfMissing?: boolean; manager?: boolean },
+    sub: string,
+    attempt: number,
+  ): Promise<{ obj: KubeObject; created: boolean } | "retry"> {
+    {
+      // cur.obj is this call's own copy (freshly decoded from storage, or copied from the cache).
+      const currentObj = cur ? this.present(cur.obj) : undefined;
       const desired = clone(await mutate(currentObj ? clone(currentObj) : undefined));
       this.checkKind(desired);
       if (desired.metadata.name !== undefined && desired.metadata.name !== name)
@@ -423,7 +469,7 @@ export class ResourceStore {
           return { obj: await this.insert(desired, ctx), created: true };
         } catch (e) {
           await rollback();
-          if ((e as { reason?: string }).reason === "AlreadyExists" && attempt < 3) continue;
+          if ((e as { reason?: string }).reason === "AlreadyExists" && attempt < 3) return "retry";
           throw e;
         }
       }
@@ -441,6 +487,8 @@ export class ResourceStore {
         // Nothing changed: no write, no new resourceVersion (as Kubernetes).
         if (this.sameStored(next, currentObj)) {
           await rollback();
+          // From the cache, "nothing changed" may be against an old copy: confirm with storage.
+          if (fromCache) return "retry";
           return { obj: this.withKind(currentObj), created: false };
         }
         // The last finalizer of an object being deleted is gone: it is deleted now.
@@ -451,7 +499,7 @@ export class ResourceStore {
             // Changed meanwhile: try again on the new state (a stale wantRv is caught above).
             await rollback();
             if (attempt > 50) throw this.conflictError(name);
-            continue;
+            return "retry";
           }
           await this.admission.afterDelete(this.def, next);
           next.metadata.resourceVersion = String(d.rev);
@@ -467,7 +515,7 @@ export class ResourceStore {
           // named a resourceVersion then fails the check above with 409; a patch applies anew.
           await rollback();
           if (attempt > 50) throw this.conflictError(name);
-          continue;
+          return "retry";
         }
         next.metadata.resourceVersion = String(r.rev);
         return { obj: next, created: false };

@@ -276,10 +276,12 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
     });
   });
 
-  app.addHook("onSend", async (req, reply, payload) => {
-    const header = warningHeader((req as FastifyRequest & { ctxWarnings?: string[] }).ctxWarnings ?? []);
+  // onSend and onResponse run for every request; as callback hooks they cost no promise each.
+  app.addHook("onSend", (req, reply, payload, done) => {
+    const warnings = (req as FastifyRequest & { ctxWarnings?: string[] }).ctxWarnings;
+    const header = warnings?.length ? warningHeader(warnings) : undefined;
     if (header) reply.header("Warning", header);
-    return payload;
+    done(null, payload);
   });
 
   const json = (reply: FastifyReply, code: number, body: unknown, type = "application/json") => reply.code(code).type(type).send(JSON.stringify(body));
@@ -534,8 +536,14 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
   app.route({ method: ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"], url: "/api/*", handler: dispatch });
   app.route({ method: ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"], url: "/apis/*", handler: dispatch });
 
-  app.addHook("onResponse", async (req, reply) => {
-    opts.metrics?.request(req.k8s?.info, req.method, reply.statusCode, reply.elapsedTime);
+  app.addHook("onResponse", (req, reply, done) => {
+    try {
+      opts.metrics?.request(req.k8s?.info, req.method, reply.statusCode, reply.elapsedTime);
+    } catch (e) {
+      done(e as Error);
+      return;
+    }
+    done();
   });
 
   // WebSocket upgrades (exec/attach) bypass fastify's routing.

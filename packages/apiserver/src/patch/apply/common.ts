@@ -45,6 +45,21 @@ export function withoutManagedFields(obj: KubeObject | undefined): Record<string
   return copy;
 }
 
+/**
+ * The object without metadata.managedFields, for reading only: a shallow copy of the object and
+ * of its metadata, sharing everything else. compare() never changes its inputs, so a full deep
+ * copy (which cost more than the comparison itself on every write) is not needed there.
+ */
+export function viewWithoutManagedFields(obj: KubeObject | undefined): Record<string, unknown> {
+  if (!isObject(obj)) return {};
+  const view: Record<string, unknown> = { ...obj };
+  if (isObject(view.metadata)) {
+    const { managedFields: _mf, ...meta } = view.metadata;
+    view.metadata = meta;
+  }
+  return view;
+}
+
 /** Nulls in an applied configuration drop fields, except identity fields, which keep the live value. */
 export const keepServerFieldsOnNull: NullPolicy = (path, key) => {
   if (path.length === 0 && (key === "apiVersion" || key === "kind" || key === "metadata")) return "keep-live";

@@ -1,7 +1,7 @@
 // Book 11.2 and 12.3: what a write changed — the fields added, modified and removed between the
 // old and new object, walked with the schema so keyed list elements are matched by key, not position.
 import { FieldSet } from "./fieldset.js";
-import { fieldPE, type Path } from "./fieldpath.js";
+import { fieldPE, type Path, type PathElement } from "./fieldpath.js";
 import { indexList } from "./list-items.js";
 import { isStructOrGranularList, shapeOf, type Shape, type TypeRef } from "./schema-shape.js";
 import { deepEqual, isEmptyContainer, isObject } from "./value.js";
@@ -23,6 +23,8 @@ type Side = unknown; // a JSON value, undefined (absent) or ZERO
 /** Compares two whole objects (or values) of type `t`; throws TypedError on unnameable list elements. */
 export function compare(lhs: unknown, rhs: unknown, t: TypeRef): Comparison {
   const c: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
+  // One path array for the whole walk, grown and shrunk as it goes (FieldSet.insert copies what
+  // it keeps), instead of a new array for every field visited.
   walk(c, [], lhs, rhs, t);
   return c;
 }
@@ -34,7 +36,7 @@ function kindOf(s: Shape, v: Side): string {
   return s.kind === "map" && s.atomic ? "leaf" : s.kind === "list" && s.listType === "atomic" ? "leaf" : s.kind;
 }
 
-function walk(c: Comparison, path: Path, l: Side, r: Side, t: TypeRef): void {
+function walk(c: Comparison, path: PathElement[], l: Side, r: Side, t: TypeRef): void {
   const sl = shapeOf(t, real(l));
   const sr = shapeOf(t, real(r));
   const kl = kindOf(sl, l);
@@ -60,7 +62,9 @@ function walk(c: Comparison, path: Path, l: Side, r: Side, t: TypeRef): void {
       if (lc === undefined && rc === undefined) continue;
       if (lc === undefined && lPresent && isStructOrGranularList(ft)) lc = ZERO;
       if (rc === undefined && rPresent && isStructOrGranularList(ft)) rc = ZERO;
-      walk(c, [...path, fieldPE(k)], lc, rc, ft);
+      path.push(fieldPE(k));
+      walk(c, path, lc, rc, ft);
+      path.pop();
     }
   } else if (shape.kind === "list") {
     const li = indexList(shape, real(l), path, true);
@@ -70,7 +74,8 @@ function walk(c: Comparison, path: Path, l: Side, r: Side, t: TypeRef): void {
       const le = li.byKey.get(key);
       const re = ri.byKey.get(key);
       const pe = (le ?? re)!.pe;
-      const p = [...path, pe];
+      const p = path;
+      p.push(pe);
       const ln = le?.items.length ?? 0;
       const rn = re?.items.length ?? 0;
       if (ln <= 1 && rn <= 1) walk(c, p, le?.items[0], re?.items[0], shape.item);
@@ -83,6 +88,7 @@ function walk(c: Comparison, path: Path, l: Side, r: Side, t: TypeRef): void {
         if (ln === 1) walk(c, p, le!.items[0], undefined, shape.item);
         c.added.insert(p);
       }
+      p.pop();
     }
   }
   if (l === undefined) c.added.insert(path);

@@ -47,8 +47,21 @@ export function comparePE(a: PathElement, b: PathElement): number {
   }
 }
 
+/** Keys of list elements, remembered per element: a set asks for the same one at every level below it. */
+const peKeys = new WeakMap<PathElement, string>();
+
 /** The FieldsV1 key of an element: `f:name`, `k:{"name":"web"}`, `v:"x"`, `i:0`. */
 export function serializePE(pe: PathElement): string {
+  if (pe.t === "f") return `f:${pe.name}`;
+  let key = peKeys.get(pe);
+  if (key === undefined) {
+    key = computeKey(pe);
+    peKeys.set(pe, key);
+  }
+  return key;
+}
+
+function computeKey(pe: PathElement): string {
   switch (pe.t) {
     case "f":
       return `f:${pe.name}`;

@@ -49,6 +49,19 @@ export class FieldSet {
     return true;
   }
 
+  /**
+   * Puts `sub`'s paths under `pe` (and `pe` itself when `member`): the same as inserting each of
+   * them with `pe` in front, without listing them. Only for sets under construction; `sub` is
+   * taken over (or merged in when `pe` already has paths below it).
+   */
+  adopt(pe: PathElement, sub: FieldSet, member: boolean): void {
+    const key = serializePE(pe);
+    if (member) this.members.set(key, pe);
+    if (sub.isEmpty()) return;
+    const mine = this.children.get(key);
+    this.children.set(key, { pe: mine?.pe ?? pe, set: mine ? mine.set.union(sub) : sub });
+  }
+
   /** Number of member paths. */
   get size(): number {
     let n = this.members.size;
@@ -172,14 +185,14 @@ export class FieldSet {
 
   private emit(includeSelf: boolean): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    const kids = [...this.children.values()].filter((c) => !c.set.isEmpty());
-    if (includeSelf && (this.members.size > 0 || kids.length > 0)) out["."] = {};
-    const keys = new Map<string, PathElement>(this.members);
-    for (const [k, c] of this.children) if (!c.set.isEmpty()) keys.set(k, c.pe);
-    for (const pe of [...keys.values()].sort(comparePE)) {
+    // One entry per key: a member, the non-empty paths below it, or both.
+    const entries = new Map<string, { pe: PathElement; sub?: FieldSet }>();
+    for (const [k, pe] of this.members) entries.set(k, { pe });
+    for (const [k, c] of this.children) if (!c.set.isEmpty()) entries.set(k, { pe: c.pe, sub: c.set });
+    if (includeSelf && entries.size > 0) out["."] = {};
+    const sorted = [...entries.values()].sort((a, b) => comparePE(a.pe, b.pe));
+    for (const { pe, sub } of sorted) {
       const k = serializePE(pe);
-      const c = this.children.get(k);
-      const sub = c && !c.set.isEmpty() ? c.set : undefined;
       out[k] = sub ? sub.emit(this.members.has(k)) : {};
     }
     return out;
@@ -215,10 +228,11 @@ function readInto(set: FieldSet, node: Record<string, unknown>, where: string): 
     }
     if (pe === undefined) continue;
     if (!isObject(sub)) throw new FieldsV1Error(`value of ${JSON.stringify(key)}${where} must be a JSON object`);
+    // The node's paths go straight into the set under `pe` (rather than into a set of their own
+    // that is then listed and copied path by path, which cost a lot for every stored object).
     const child = new FieldSet();
     readInto(child, sub, ` under ${JSON.stringify(key)}`);
     const isMember = "." in sub || child.isEmpty();
-    if (isMember) set.insert([pe]);
-    for (const p of child.paths()) set.insert([pe, ...p]);
+    set.adopt(pe, child, isMember);
   }
 }

@@ -6,12 +6,15 @@ import { isObject } from "./value.js";
 
 /** An object that does not fit its schema's list rules (missing keys, duplicates, nulls in sets). */
 export class TypedError extends Error {
+  readonly path: Path;
   constructor(
-    readonly path: Path,
+    path: Path,
     readonly detail: string,
   ) {
     super(path.length === 0 ? detail : `${formatPath(path)}: ${detail}`);
     this.name = "TypedError";
+    // A copy: the walker that found the problem reuses its path array.
+    this.path = [...path];
   }
 }
 

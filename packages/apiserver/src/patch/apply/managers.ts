@@ -49,7 +49,7 @@ export function decodeManagedFields(entries: unknown): Managers {
     }
     let set: FieldSet;
     try {
-      set = raw.fieldsV1 === undefined || raw.fieldsV1 === null ? new FieldSet() : FieldSet.fromFieldsV1(raw.fieldsV1);
+      set = raw.fieldsV1 === undefined || raw.fieldsV1 === null ? new FieldSet() : readFieldsV1(raw.fieldsV1);
     } catch (e) {
       if (e instanceof FieldsV1Error) throw new ManagedFieldsError(`error decoding versioned set from entry ${i}: ${e.message}`);
       throw e;
@@ -65,6 +65,25 @@ export function decodeManagedFields(entries: unknown): Managers {
     out.set(managerId(entry), entry);
   });
   return out;
+}
+
+/**
+ * Decoded FieldsV1, by their JSON text. Objects written by the same client usually carry the
+ * same field sets (every pod of a ReplicaSet, say), and a FieldSet is never changed once built,
+ * so one decoded set can serve them all; the JSON text costs far less than decoding again.
+ */
+const decoded = new Map<string, FieldSet>();
+const MAX_DECODED = 512;
+
+function readFieldsV1(fields: unknown): FieldSet {
+  const text = JSON.stringify(fields);
+  let set = decoded.get(text);
+  if (set === undefined) {
+    set = FieldSet.fromFieldsV1(fields);
+    if (decoded.size >= MAX_DECODED) decoded.clear();
+    decoded.set(text, set);
+  }
+  return set;
 }
 
 function seconds(time: string | undefined): number {

@@ -115,13 +115,53 @@ function child(t: TypeRef, schema: Schema | undefined): TypeRef {
   return { schema, resolver: t.resolver };
 }
 
-function deducedMap(t: TypeRef): MapShape {
+/**
+ * Shapes are asked for once per value on every write, so they are built once per schema node (and
+ * resolver, and top-level flag) and kept: a shape depends on nothing else. The field types they
+ * hand out are kept as well, for declared properties; free map keys all share one type.
+ */
+interface ShapeCache {
+  map?: MapShape;
+  list?: ListShape;
+}
+const deducedCache = new WeakMap<SchemaResolver, { plain?: ShapeCache; root?: ShapeCache }>();
+const declaredShapes = new WeakMap<Declared, { plain?: ShapeCache; root?: ShapeCache }>();
+
+function shapeCache<K extends object>(owner: WeakMap<K, { plain?: ShapeCache; root?: ShapeCache }>, key: K, root: boolean): ShapeCache {
+  let entry = owner.get(key);
+  if (!entry) {
+    entry = {};
+    owner.set(key, entry);
+  }
+  const slot = root ? "root" : "plain";
+  return (entry[slot] ??= {});
+}
+
+/** A map shape whose field types come from `typeOf`, remembered per declared name. */
+function mapShape(atomic: boolean, typeOf: (name: string) => { type: TypeRef; declared: boolean }, nullable: (name: string) => boolean, remember: (name: string) => boolean): MapShape {
+  const fields = new Map<string, { readonly type: TypeRef; readonly declared: boolean }>();
   return {
     kind: "map",
-    atomic: false,
-    field: (name) => ({ type: rootAware(t, name, undefined), declared: false }),
-    nullable: () => false,
+    atomic,
+    field(name) {
+      let f = fields.get(name);
+      if (f === undefined) {
+        f = typeOf(name);
+        if (remember(name)) fields.set(name, f);
+      }
+      return f;
+    },
+    nullable,
   };
+}
+
+function deducedMap(t: TypeRef): MapShape {
+  const c = shapeCache(deducedCache, t.resolver, t.root === true);
+  if (c.map) return c.map;
+  // Without a schema every key has the same type, except `metadata` at the top level.
+  const any = { type: child(t, undefined), declared: false };
+  c.map = mapShape(false, (name) => (t.root && name === "metadata" ? { type: rootAware(t, name, undefined), declared: false } : any), () => false, (name) => t.root === true && name === "metadata");
+  return c.map;
 }
 
 /** At the top level, `metadata` gets the built-in ObjectMeta schema unless a detailed one is given. */
@@ -141,30 +181,41 @@ export function shapeOf(t: TypeRef, value: unknown): Shape {
   switch (d.kind) {
     case "deduced":
       if (isObject(value)) return deducedMap(t);
-      if (Array.isArray(value)) return { kind: "list", listType: "atomic", keys: [], item: child(t, undefined), keyDefault: () => undefined };
+      if (Array.isArray(value)) {
+        const c = shapeCache(deducedCache, t.resolver, t.root === true);
+        return (c.list ??= { kind: "list", listType: "atomic", keys: [], item: child(t, undefined), keyDefault: () => undefined });
+      }
       return SCALAR;
     case "scalar":
       return SCALAR;
     case "map": {
       if (value !== null && value !== undefined && !isObject(value)) return SCALAR;
+      const c = shapeCache(declaredShapes, d, t.root === true);
+      if (c.map) return c.map;
       const props = d.node.properties ?? {};
-      return {
-        kind: "map",
-        atomic: d.atomic,
-        field: (name) => {
-          if (Object.prototype.hasOwnProperty.call(props, name)) return { type: rootAware(t, name, props[name]), declared: true };
-          return { type: rootAware(t, name, d.unknownFields), declared: false };
+      const has = (name: string) => Object.prototype.hasOwnProperty.call(props, name);
+      const unknownType = rootAware(t, "", d.unknownFields);
+      c.map = mapShape(
+        d.atomic,
+        (name) => {
+          if (has(name)) return { type: rootAware(t, name, props[name]), declared: true };
+          // Free keys share one type (the top level's `metadata` aside).
+          return { type: t.root && name === "metadata" ? rootAware(t, name, d.unknownFields) : unknownType, declared: false };
         },
-        nullable: (name) => {
-          const p = Object.prototype.hasOwnProperty.call(props, name) ? props[name] : d.unknownFields;
+        (name) => {
+          const p = has(name) ? props[name] : d.unknownFields;
           return p !== undefined && resolveNode(child(t, p))?.nullable === true;
         },
-      };
+        has,
+      );
+      return c.map;
     }
     case "list": {
       if (value !== null && value !== undefined && !Array.isArray(value)) return SCALAR;
+      const c = shapeCache(declaredShapes, d, t.root === true);
+      if (c.list) return c.list;
       const item = child(t, d.node.items);
-      return {
+      c.list = {
         kind: "list",
         listType: d.listType,
         keys: d.keys,
@@ -174,6 +225,7 @@ export function shapeOf(t: TypeRef, value: unknown): Shape {
           return p === undefined ? undefined : resolveNode(child(t, p))?.default;
         },
       };
+      return c.list;
     }
   }
 }

@@ -2,7 +2,7 @@
 // ownership of every field it added or changed, and other managers give those fields up.
 import type { KubeObject, ManagedFieldsEntry } from "../../registry/types.js";
 import type { Schema, SchemaResolver } from "../../schema/types.js";
-import { ignoredFields, STRIPPED, withoutManagedFields } from "./common.js";
+import { ignoredFields, STRIPPED, viewWithoutManagedFields } from "./common.js";
 import { compare } from "./compare.js";
 import { TypedError } from "./list-items.js";
 import {
@@ -49,7 +49,7 @@ export function updateManagedFields(opts: UpdateManagedFieldsOptions): ManagedFi
 
   let changes;
   try {
-    changes = compare(withoutManagedFields(opts.old), withoutManagedFields(opts.updated), root);
+    changes = compare(viewWithoutManagedFields(opts.old), viewWithoutManagedFields(opts.updated), root);
   } catch (e) {
     if (e instanceof TypedError) return Array.isArray(stored) ? clone(stored) : [];
     throw e;

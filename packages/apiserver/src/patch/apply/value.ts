@@ -1,5 +1,6 @@
 // Book 11.2 and 12.3: plain JSON values as server-side apply sees them — deep equality, the total
 // order structured-merge-diff uses to sort list keys, Go-compatible JSON text, and path rendering.
+import { copyJson } from "../../registry/json-copy.js";
 
 export type JsonObject = { [key: string]: unknown };
 
@@ -34,12 +35,26 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 }
 
 export function clone<T>(v: T): T {
-  return v === undefined ? v : (structuredClone(v) as T);
+  return copyJson(v);
 }
 
 /** Compares strings by Unicode code point, which is the byte order of their UTF-8 form (Go's order). */
 export function compareStrings(a: string, b: string): number {
   if (a === b) return 0;
+  // Where the first difference is between two characters below the surrogate range, code unit
+  // order is code point order: decide there without walking code points (the usual case).
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x < y ? -1 : 1;
+    return compareCodePoints(a, b);
+  }
+  return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
+}
+
+function compareCodePoints(a: string, b: string): number {
   const ia = a[Symbol.iterator]();
   const ib = b[Symbol.iterator]();
   for (;;) {
@@ -101,12 +116,17 @@ export function compareValues(a: unknown, b: unknown): number {
 }
 
 /** Escapes the characters Go's encoding/json escapes for HTML safety, so keys match what Kubernetes writes. */
+const GO_ESCAPED = /[<>&\u2028\u2029]/;
+
 function goEscape(json: string): string {
+  if (!GO_ESCAPED.test(json)) return json;
   return json.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** JSON text as Go writes it: object keys sorted, `<>&` escaped, no spaces. */
 export function goJSON(v: unknown): string {
+  // Strings (most list keys) have no keys to sort.
+  if (typeof v === "string") return goEscape(JSON.stringify(v));
   return goEscape(JSON.stringify(sortKeys(v)) ?? "null");
 }
 
