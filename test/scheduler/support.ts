@@ -7,23 +7,11 @@ import { type RunSchedulerOptions, type RunningScheduler, runScheduler } from "@
 import { SimulatedNodes, type SimulatedNodesOptions } from "@corekube/simnodes";
 import { type ControlPlane, startControlPlane } from "../support/apiserver-process.js";
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { eventually } from "../support/eventually.js";
 
-/** Polls `fn` until it returns something other than undefined/false; the last error is in the timeout message. */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await sleep(50);
-  }
-}
+export { eventually };
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface PodOptions {
   cpu?: string;

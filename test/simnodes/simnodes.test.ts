@@ -1,29 +1,17 @@
 // Book 2.3.2, 9.3 and 11.2.3: simulated nodes against a real `corekube apiserver` process — nodes
 // register with Leases, bound pods run, finish, restart and are deleted, and a failed node goes quiet.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Lease, Node, Pod } from "../../packages/api/src/index.js";
-import { LEASES, NODES, PODS, RestClient } from "../../packages/client/src/index.js";
+import type { Lease, Node, Pod } from "@corekube/api";
+import { LEASES, NODES, PODS, RestClient } from "@corekube/client";
 import { parseSimulatedNodesFlags } from "../../packages/cli/src/commands/simulated-nodes.js";
 import { UsageError } from "../../packages/cli/src/flags.js";
-import { IPAllocator, RESULT_ANNOTATION, RUN_DURATION_ANNOTATION, SimulatedNodes, type SimulatedNodesOptions } from "../../packages/simnodes/src/index.js";
+import { IPAllocator, RESULT_ANNOTATION, RUN_DURATION_ANNOTATION, SimulatedNodes, type SimulatedNodesOptions } from "@corekube/simnodes";
 import { type ControlPlane, startControlPlane } from "../support/apiserver-process.js";
+import { eventually as eventuallyWithin } from "../support/eventually.js";
+
+const eventually = <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 8000) => eventuallyWithin(what, fn, ms);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 8000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await sleep(50);
-  }
-}
 
 describe("simulated nodes against an API server", () => {
   let cp: ControlPlane;
