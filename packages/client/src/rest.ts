@@ -16,6 +16,11 @@ export interface RestClientOptions {
   burst?: number;
   /** Per-request timeout for non-watch requests. Default 60 s. */
   timeoutMs?: number;
+  /**
+   * Connections for ordinary requests (more requests wait for a free one). Default 64. Watches use
+   * their own connections, one each, so a long watch never holds up a write.
+   */
+  maxConnections?: number;
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;
@@ -228,6 +233,7 @@ function writeQuery(o: WriteOptions): Query {
 /** One API server connection pool plus rate limiter; share it between a component's informers and writers. */
 export class RestClient {
   readonly agent: Agent;
+  private readonly watchAgent: Agent;
   readonly limiter: RateLimiter;
   private readonly baseHeaders: Record<string, string>;
   private readonly timeoutMs: number;
@@ -248,7 +254,9 @@ export class RestClient {
       material.key = config.clientKeyPem;
     }
     const connect = { rejectUnauthorized: !config.insecureSkipTlsVerify, secureContext: createSecureContext(material) };
-    this.agent = new Agent({ connect, keepAliveTimeout: 30_000, pipelining: 1 });
+    // Bounded: a burst of writes reuses warm connections instead of paying a TLS handshake each.
+    this.agent = new Agent({ connect, keepAliveTimeout: 30_000, pipelining: 1, connections: opts.maxConnections ?? 64 });
+    this.watchAgent = new Agent({ connect, keepAliveTimeout: 30_000, pipelining: 1 });
     this.baseHeaders = { accept: "application/json", "user-agent": opts.userAgent ?? "corekube-client" };
     if (config.token) this.baseHeaders.authorization = `Bearer ${config.token}`;
   }
@@ -262,7 +270,7 @@ export class RestClient {
     return new ResourceClient<T>(this, type);
   }
 
-  private async send(method: string, path: string, o: RequestOptions, timeoutMs: number): Promise<Dispatcher.ResponseData> {
+  private async send(method: string, path: string, o: RequestOptions, timeoutMs: number, agent = this.agent): Promise<Dispatcher.ResponseData> {
     if (this.closed) throw new Error("client is closed");
     await this.limiter.wait(o.signal);
     const headers: Record<string, string> = { ...this.baseHeaders };
@@ -272,7 +280,7 @@ export class RestClient {
       headers["content-type"] = o.contentType ?? "application/json";
     }
     const url = new URL(this.config.server + path + queryString(o.query));
-    return this.agent.request({
+    return agent.request({
       origin: url.origin,
       path: url.pathname + url.search,
       method: method as Dispatcher.HttpMethod,
@@ -306,7 +314,7 @@ export class RestClient {
    * An ERROR event (e.g. 410 Expired) is thrown as a StatusError.
    */
   async *watch<T = KubeObject>(path: string, query: Query, signal?: AbortSignal): AsyncGenerator<WatchEvent<T>> {
-    const res = await this.send("GET", path, { query, signal }, this.timeoutMs).then(
+    const res = await this.send("GET", path, { query, signal }, this.timeoutMs, this.watchAgent).then(
       (r) => r,
       (e: unknown) => {
         if (signal?.aborted) return undefined;
@@ -345,6 +353,6 @@ export class RestClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.agent.destroy();
+    await Promise.all([this.agent.destroy(), this.watchAgent.destroy()]);
   }
 }

@@ -96,7 +96,8 @@ export class ImageLocality implements PreScorePlugin, ScorePlugin {
 
   score(state: CycleState, pod: Pod, nodeInfo: NodeInfo): number {
     const s = state.read<PreScoreState>(PRE_SCORE_KEY) ?? this.prepare(pod);
-    if (s.totalNumNodes === 0) return 0;
+    // A node without images scores 0 (below the minimum threshold); most simulated nodes are so.
+    if (s.totalNumNodes === 0 || nodeInfo.imageStates.size === 0) return 0;
     let sum = 0;
     for (const aliases of s.images) {
       const st = lookup(nodeInfo.imageStates, aliases);
