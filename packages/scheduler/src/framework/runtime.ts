@@ -253,6 +253,7 @@ export class Framework implements Handle {
    */
   runFilterPluginsWithNominatedPods(state: CycleState, pod: Pod, nodeInfo: NodeInfo): MaybeStatus {
     const nominated = this.deps.nominator.nominatedPodsForNode(nodeInfo.name);
+    if (nominated.length === 0) return this.runFilterPlugins(state, pod, nodeInfo);
     const prio = pod.spec.priority ?? 0;
     const uid = pod.metadata.uid;
     const relevant = nominated.filter((pi) => pi.pod.metadata.uid !== uid && (pi.pod.spec.priority ?? 0) >= prio);
@@ -331,10 +332,15 @@ export class Framework implements Handle {
   /** Each node's weighted total over the score plugins (normalized to 0..100 per plugin first). */
   runScorePlugins(state: CycleState, pod: Pod, nodes: readonly NodeInfo[]): NodeScore[] {
     const totals: NodeScore[] = nodes.map((n) => ({ name: n.name, score: 0 }));
+    // One scratch list of per-plugin scores, refilled for each plugin (normalizeScore edits it in place).
+    const scores: NodeScore[] = nodes.map((n) => ({ name: n.name, score: 0 }));
     for (const { plugin, weight } of this.scorePlugins) {
       if (state.skipScorePlugins.has(plugin.name)) continue;
-      const scores: NodeScore[] = new Array(nodes.length);
-      for (let i = 0; i < nodes.length; i++) scores[i] = { name: nodes[i]!.name, score: plugin.score(state, pod, nodes[i]!) };
+      for (let i = 0; i < nodes.length; i++) {
+        const s = scores[i]!;
+        s.name = nodes[i]!.name;
+        s.score = plugin.score(state, pod, nodes[i]!);
+      }
       if (plugin.normalizeScore) {
         const s = plugin.normalizeScore(state, pod, scores);
         if (!isSuccess(s)) throw new Error(`plugin ${plugin.name} failed to normalize scores: ${s!.reasons.join(", ")}`);

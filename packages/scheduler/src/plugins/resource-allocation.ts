@@ -56,6 +56,16 @@ export type ResourceScorer = (requested: readonly number[], allocatable: readonl
  * node does not offer (allocatable 0), or an extended resource the pod does not ask for, stays 0 in
  * both and scorers skip it.
  */
+const scratchArrays: number[][][] = [[], []];
+
+function scratch(which: 0 | 1, length: number): number[] {
+  const byLength = scratchArrays[which]!;
+  let a = byLength[length];
+  if (!a) byLength[length] = a = Array.from({ length }, () => 0);
+  else a.fill(0);
+  return a;
+}
+
 export function scoreNode(
   nodeInfo: NodeInfo,
   resources: readonly ResourceSpec[],
@@ -63,8 +73,9 @@ export function scoreNode(
   useRequested: boolean,
   scorer: ResourceScorer,
 ): number {
-  const requested = new Array<number>(resources.length).fill(0);
-  const allocatable = new Array<number>(resources.length).fill(0);
+  // Scratch arrays, reused across calls (scoring is synchronous and scorers do not keep them).
+  const requested = scratch(0, resources.length);
+  const allocatable = scratch(1, resources.length);
   const onNode = useRequested ? nodeInfo.requested : nodeInfo.nonZeroRequested;
   for (let i = 0; i < resources.length; i++) {
     const name = resources[i]!.name;

@@ -281,6 +281,8 @@ const keyOf = (q: QueuedPodInfo): string => q.podInfo.uid;
  * moveAllToActiveOrBackoffQueue and the plugins' queueing hints) decide when it is worth another try.
  * It also remembers which pods were nominated to which node (preemption).
  */
+const NO_PODS: PodInfo[] = Object.freeze([]) as unknown as PodInfo[];
+
 export class PriorityQueue implements PodNominator {
   private readonly clock: Clock;
   private readonly initialBackoffMs: number;
@@ -596,7 +598,9 @@ export class PriorityQueue implements PodNominator {
   }
 
   nominatedPodsForNode(nodeName: string): PodInfo[] {
-    return [...(this.nominatedPods.get(nodeName) ?? [])];
+    // Called for every node the filters visit: answer "none" without allocating.
+    const list = this.nominatedPods.get(nodeName);
+    return list === undefined || list.length === 0 ? NO_PODS : [...list];
   }
 
   // ---- introspection ----
