@@ -1,5 +1,6 @@
-// Book 12.3: the cache's feed — list the resource's prefix from storage, then one storage watch from
-// the next revision; a compacted or broken watch leads to a fresh list, as the cacher's reflector does.
+// Book 12.3: the cache's feed: one storage watch on the resource's prefix, opened at the present, then
+// a list of the prefix; events the list already holds are skipped. A compacted or broken watch leads
+// to a fresh watch and list, as the cacher's reflector does.
 import { prefixEnd } from "@corekube/kv/client/index";
 import type { Watch } from "@corekube/kv/client/index";
 import { decode, type EtcdStorage } from "../storage/etcd.js";
@@ -77,12 +78,22 @@ export class Reflector {
     const prefix = this.cache.prefix;
     let backoff = 100;
     while (!this.stopped) {
+      let w: Watch | undefined;
       try {
+        // Watch first, from the present, then list. A watch that starts at the present has nothing
+        // to replay, so its progress notifications can be trusted: etcd 3.4.23 (Debian's) may answer
+        // a progress request before a watch started in the past has sent the events it replays,
+        // and a cache trusting that would serve a "consistent" list missing a fresh write.
+        w = this.storage.client.watch({ key: prefix, rangeEnd: prefixEnd(prefix), prevKv: true, progressNotify: true }, { resume: true });
+        this.watch = w;
+        await w.created;
         const rev = await this.listAll(prefix);
         first();
         backoff = 100;
-        await this.follow(prefix, rev);
+        await this.follow(w, rev);
       } catch (e) {
+        if (this.watch === w) this.watch = undefined;
+        w?.cancel();
         if (this.stopped) return;
         this.opts.onError?.(e);
         await new Promise((r) => setTimeout(r, backoff));
@@ -106,13 +117,8 @@ export class Reflector {
     return rev;
   }
 
-  /** Follows storage from rev+1 until the watch ends; returns to relist. */
-  private async follow(prefix: string, rev: number): Promise<void> {
-    const w = this.storage.client.watch(
-      { key: prefix, rangeEnd: prefixEnd(prefix), startRevision: rev + 1, prevKv: true, progressNotify: true },
-      { resume: true },
-    );
-    this.watch = w;
+  /** Applies the watch's events after the list's revision `rev` until the watch ends; returns to relist. */
+  private async follow(w: Watch, rev: number): Promise<void> {
     try {
       for await (const resp of w) {
         if (this.stopped) return;
@@ -122,6 +128,7 @@ export class Reflector {
           continue;
         }
         for (const e of resp.events) {
+          if (e.kv.modRevision <= rev) continue; // the list already has it
           if (e.type === "DELETE") {
             if (!e.prevKv) continue;
             const last = decode(e.prevKv);
