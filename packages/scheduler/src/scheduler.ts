@@ -294,22 +294,17 @@ export class Scheduler {
       return;
     }
     this.queue.deleteNominatedPodIfExists(pod);
+    // A Reserve or Permit refusal undoes the reservation and the assumption, then requeues.
+    const undo = (s: Status) => {
+      fwk.runReservePluginsUnreserve(state, assumed, host);
+      this.cache.forgetPod(assumed);
+      this.handleFailure(qpi, s, cycle);
+      this.queue.done(uid);
+    };
     const reserve = fwk.runReservePluginsReserve(state, assumed, host);
-    if (reserve !== null && reserve.code !== Code.Success) {
-      fwk.runReservePluginsUnreserve(state, assumed, host);
-      this.cache.forgetPod(assumed);
-      this.handleFailure(qpi, reserve, cycle);
-      this.queue.done(uid);
-      return;
-    }
+    if (reserve !== null && reserve.code !== Code.Success) return undo(reserve);
     const permit = fwk.runPermitPlugins(state, assumed, host);
-    if (permit.status !== null && permit.status.code !== Code.Success && permit.status.code !== Code.Wait) {
-      fwk.runReservePluginsUnreserve(state, assumed, host);
-      this.cache.forgetPod(assumed);
-      this.handleFailure(qpi, permit.status, cycle);
-      this.queue.done(uid);
-      return;
-    }
+    if (permit.status !== null && permit.status.code !== Code.Success && permit.status.code !== Code.Wait) return undo(permit.status);
     const bind = this.bindingCycle(fwk, state, qpi, assumed, host, cycle, permit.status?.code === Code.Wait ? permit.waitMs : 0)
       .catch((e: unknown) => this.log(`scheduler: unexpected error binding ${assumed.metadata.namespace}/${assumed.metadata.name}: ${(e as Error).stack ?? e}`))
       .finally(() => {
