@@ -27,7 +27,7 @@ const flag = (name: string) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const only = new Set((flag("--only") ?? "decisions,basic,spread,affinity").split(","));
-const CREATE_CONCURRENCY = Number(flag("--create-concurrency") ?? 32);
+const CREATE_CONCURRENCY = Number(flag("--create-concurrency") ?? 64);
 const scale = (n: number) => (quick ? Math.max(1, Math.round(n / 10)) : n);
 
 interface Case {

@@ -67,7 +67,9 @@ export async function runScheduler(o: RunSchedulerOptions): Promise<RunningSched
   const config = o.config ?? defaultConfiguration();
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const cc = config.clientConnection;
-  const client = await RestClient.fromKubeconfig({ path: o.kubeconfig ?? cc.kubeconfig, userAgent: "corekube-scheduler", qps: cc.qps, burst: cc.burst });
+  // Bindings and Events are many small concurrent writes: allow many connections (kube-scheduler
+  // multiplexes them over HTTP/2; undici here speaks HTTP/1.1, one request per connection at a time).
+  const client = await RestClient.fromKubeconfig({ path: o.kubeconfig ?? cc.kubeconfig, userAgent: "corekube-scheduler", qps: cc.qps, burst: cc.burst, maxConnections: 256 });
   const identity = o.identity ?? `${hostname()}_${process.pid}`;
   const stop = new AbortController();
   let scheduler: Scheduler | undefined;
