@@ -1,0 +1,96 @@
+// Book 11.3: the controller loop: informer events become keys in a rate-limited work queue; workers
+// take a key, call the pure reconcile, and perform the writes it returned. A failed write puts the
+// key back with backoff; a quiet success forgets its failures.
+import { type KubeObject, isAlreadyExists, isConflict, isNotFound } from "@corekube/api";
+import { type EventRecorder, RateLimitingQueue, type RestClient } from "@corekube/client";
+import type { Action, ReconcileResult } from "./types.js";
+
+/** Performs one action; NotFound on delete/patch and AlreadyExists on create are not failures. */
+export async function performAction(client: RestClient, recorder: EventRecorder | undefined, a: Action): Promise<void> {
+  try {
+    switch (a.verb) {
+      case "create":
+        await client.resource(a.resource).create(a.object, { namespace: a.object.metadata.namespace });
+        return;
+      case "update":
+        await client.resource(a.resource).update(a.object);
+        return;
+      case "updateStatus":
+        await client.resource(a.resource).updateStatus(a.object);
+        return;
+      case "patch":
+        await client.resource(a.resource).patch(a.name, a.patch, a.patchType, { namespace: a.namespace, subresource: a.subresource });
+        return;
+      case "delete":
+        await client.resource(a.resource).delete(a.name, {
+          namespace: a.namespace,
+          preconditions: a.uid ? { uid: a.uid } : undefined,
+          propagationPolicy: a.propagationPolicy,
+          gracePeriodSeconds: a.gracePeriodSeconds,
+        });
+        return;
+      case "event":
+        recorder?.eventf(a.object, a.type, a.reason, a.message);
+        return;
+    }
+  } catch (e) {
+    if ((a.verb === "delete" || a.verb === "patch") && isNotFound(e)) return;
+    if (a.verb === "create" && isAlreadyExists(e)) return;
+    throw e;
+  }
+}
+
+export interface ControllerOptions {
+  name: string;
+  client: RestClient;
+  recorder?: EventRecorder;
+  reconcile: (key: string) => ReconcileResult;
+  workers?: number;
+  log?: (line: string) => void;
+}
+
+/** A named controller: enqueue keys from handlers; run() processes them until stopped. */
+export class Controller {
+  readonly queue = new RateLimitingQueue<string>();
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly opts: ControllerOptions) {
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  /** The usual handler: queue the object's "namespace/name" key. */
+  enqueue = (obj: KubeObject): void => {
+    const ns = obj.metadata.namespace;
+    this.queue.add(ns ? `${ns}/${obj.metadata.name}` : (obj.metadata.name ?? ""));
+  };
+
+  async run(): Promise<void> {
+    const workers = Array.from({ length: this.opts.workers ?? 2 }, () => this.worker());
+    await Promise.all(workers);
+  }
+
+  async stop(): Promise<void> {
+    await this.queue.shutDownWithDrain();
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const r = await this.queue.get();
+      if (r.shutdown) return;
+      const key = r.item;
+      try {
+        const result = this.opts.reconcile(key);
+        // Writes of one reconcile go in order: a later one may depend on an earlier one.
+        for (const a of result.actions) await performAction(this.opts.client, this.opts.recorder, a);
+        this.queue.forget(key);
+        if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+      } catch (e) {
+        // A conflict means our cache was behind: a quick retry with the newer state.
+        if (!isConflict(e)) this.log(`${this.opts.name}: ${key}: ${(e as Error).message}`);
+        this.queue.addRateLimited(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+}

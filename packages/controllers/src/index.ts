@@ -1,0 +1,5 @@
+// Book 11.3: corekube's controllers: each a pure reconcile plus its informer wiring.
+export * from "./framework/types.js";
+export * from "./framework/owners.js";
+export * from "./framework/pods.js";
+export * from "./framework/controller.js";
