@@ -3,3 +3,5 @@ export * from "./framework/types.js";
 export * from "./framework/owners.js";
 export * from "./framework/pods.js";
 export * from "./framework/controller.js";
+export * from "./replicaset/reconcile.js";
+export * from "./replicaset/expectations.js";
