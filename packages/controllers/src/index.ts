@@ -5,3 +5,6 @@ export * from "./framework/pods.js";
 export * from "./framework/controller.js";
 export * from "./replicaset/reconcile.js";
 export * from "./replicaset/expectations.js";
+export * from "./namespace/reconcile.js";
+export * from "./serviceaccount/reconcile.js";
+export * from "./endpoints/reconcile.js";
