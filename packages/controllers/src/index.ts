@@ -8,3 +8,4 @@ export * from "./replicaset/expectations.js";
 export * from "./namespace/reconcile.js";
 export * from "./serviceaccount/reconcile.js";
 export * from "./endpoints/reconcile.js";
+export * from "./job/reconcile.js";
