@@ -5,6 +5,7 @@ import { kvctlMain } from "@corekube/kv/kvctl/main";
 import { downCommand, statusCommand, upCommand } from "./commands/cluster.js";
 import { kvCommand } from "./commands/kv.js";
 import { apiserverCommand } from "./commands/apiserver.js";
+import { controllerManagerCommand } from "./commands/controller-manager.js";
 import { schedulerCommand } from "./commands/scheduler.js";
 import { simulatedNodesCommand } from "./commands/simulated-nodes.js";
 import { UsageError } from "./flags.js";
@@ -15,13 +16,14 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   status: { summary: "show which components run", run: statusCommand },
   kv: { summary: "run a member of the Raft-replicated key-value store (etcd's flags and API)", run: kvCommand },
   apiserver: { summary: "run the Kubernetes API server (kube-apiserver's flags)", run: apiserverCommand },
+  "controller-manager": { summary: "run the controllers (kube-controller-manager's flags): ReplicaSets, Jobs, Endpoints, namespaces", run: controllerManagerCommand },
   scheduler: { summary: "run the scheduler (kube-scheduler's flags): assigns pending pods to nodes", run: schedulerCommand },
   "simulated-nodes": { summary: "register N fake nodes and play their kubelet (like kwok), to explore and load-test", run: simulatedNodesCommand },
   kvctl: { summary: "an etcdctl-like client for corekube kv or a real etcd", run: (argv) => kvctlMain(argv) },
 };
 
 function help(): string {
-  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(16)} ${c.summary}`);
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(19)} ${c.summary}`);
   return `corekube: a small, real Kubernetes to read beside the book Core Kubernetes.\n\nUsage: corekube <command> [flags]   (corekube <command> --help for its flags)\n\nCommands:\n${rows.join("\n")}\n`;
 }
 

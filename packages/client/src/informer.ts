@@ -222,8 +222,18 @@ export class InformerFactory {
 
   /** Resolves true when every informer has synced, false if `signal` aborted first. */
   async waitForCacheSync(signal?: AbortSignal): Promise<boolean> {
-    const results = await Promise.all([...this.informers.values()].map((i) => i.waitForSync(signal)));
-    return results.every(Boolean);
+    const all = Promise.all([...this.informers.values()].map((i) => i.waitForSync()));
+    if (!signal) return (await all).every(Boolean);
+    if (signal.aborted) return false;
+    // One abort listener for all informers (a controller-manager has dozens).
+    let onAbort!: () => void;
+    const aborted = new Promise<boolean[]>((r) => (onAbort = () => r([false])));
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return (await Promise.race([all, aborted])).every(Boolean);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
   }
 
   async stop(): Promise<void> {

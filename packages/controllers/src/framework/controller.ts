@@ -13,7 +13,10 @@ export async function performAction(client: RestClient, recorder: EventRecorder 
         await client.resource(a.resource).create(a.object, { namespace: a.object.metadata.namespace });
         return;
       case "update":
-        await client.resource(a.resource).update(a.object);
+        if (a.subresource) {
+          const rc = client.resource(a.resource);
+          await client.request("PUT", rc.path(a.object.metadata.namespace, a.object.metadata.name, a.subresource), { body: a.object });
+        } else await client.resource(a.resource).update(a.object);
         return;
       case "updateStatus":
         await client.resource(a.resource).updateStatus(a.object);
@@ -45,6 +48,8 @@ export interface ControllerOptions {
   client: RestClient;
   recorder?: EventRecorder;
   reconcile: (key: string) => ReconcileResult;
+  /** Told about an action that failed (e.g. to lower a ReplicaSet's expectations). */
+  onActionFailed?: (key: string, action: Action) => void;
   workers?: number;
   log?: (line: string) => void;
 }
@@ -81,7 +86,15 @@ export class Controller {
       try {
         const result = this.opts.reconcile(key);
         // Writes of one reconcile go in order: a later one may depend on an earlier one.
-        for (const a of result.actions) await performAction(this.opts.client, this.opts.recorder, a);
+        for (let i = 0; i < result.actions.length; i++) {
+          try {
+            await performAction(this.opts.client, this.opts.recorder, result.actions[i]!);
+          } catch (e) {
+            // This action and the ones not tried yet will not happen.
+            for (const a of result.actions.slice(i)) this.opts.onActionFailed?.(key, a);
+            throw e;
+          }
+        }
         this.queue.forget(key);
         if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
       } catch (e) {

@@ -13,7 +13,13 @@ export interface ObjectReader<T extends KubeObject = KubeObject> {
 /** One write a reconcile asks for. */
 export type Action =
   | { verb: "create"; resource: ResourceType; object: KubeObject }
-  | { verb: "update"; resource: ResourceType; object: KubeObject }
+  | {
+      verb: "update";
+      resource: ResourceType;
+      object: KubeObject;
+      /** A PUT to a subresource instead (e.g. "finalize" for namespaces). */
+      subresource?: string;
+    }
   | { verb: "updateStatus"; resource: ResourceType; object: KubeObject }
   | { verb: "patch"; resource: ResourceType; namespace?: string; name: string; patchType: PatchType; patch: unknown; subresource?: string }
   | {

@@ -1,0 +1,89 @@
+// Book 11.3: starting kube-controller-manager: a kubeconfig, leader election on the
+// kube-system/kube-controller-manager Lease, then every enabled controller; /healthz on 127.0.0.1.
+import { createServer, type Server } from "node:http";
+import { hostname } from "node:os";
+import { LeaderElector, RestClient } from "@corekube/client";
+import { ControllerManager } from "./manager.js";
+
+export interface RunControllerManagerOptions {
+  kubeconfig?: string;
+  controllers?: string[];
+  leaderElect?: boolean;
+  identity?: string;
+  /** Port for /healthz on 127.0.0.1 (0: any free port; undefined: none). */
+  healthPort?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningControllerManager {
+  /** Resolves when the controllers run (after winning the lease, when electing). */
+  leading: Promise<void>;
+  /** Resolves if the lease was lost (the command then exits, as upstream). */
+  lost: Promise<void>;
+  healthUrl?: string;
+  stop(): Promise<void>;
+}
+
+export async function runControllerManager(o: RunControllerManagerOptions): Promise<RunningControllerManager> {
+  const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const client = await RestClient.fromKubeconfig({ path: o.kubeconfig, userAgent: "corekube-controller-manager", qps: 100, burst: 200, maxConnections: 64 });
+  const manager = new ControllerManager({ client, controllers: o.controllers, log });
+  const identity = o.identity ?? `${hostname()}_${process.pid}`;
+  const stopping = new AbortController();
+  let healthy = true;
+  let resolveLeading!: () => void;
+  const leading = new Promise<void>((r) => (resolveLeading = r));
+  let resolveLost!: () => void;
+  const lost = new Promise<void>((r) => (resolveLost = r));
+  let started = false;
+  const lead = async (signal: AbortSignal) => {
+    started = true;
+    if (await manager.start(signal)) resolveLeading();
+  };
+  let electing: Promise<void> | undefined;
+  if (o.leaderElect ?? true) {
+    const elector = new LeaderElector({
+      client,
+      lock: { namespace: "kube-system", name: "kube-controller-manager" },
+      identity,
+      callbacks: {
+        onStartedLeading: (signal) => void lead(signal),
+        onStoppedLeading: () => {
+          if (!stopping.signal.aborted) {
+            healthy = false;
+            resolveLost();
+          }
+        },
+      },
+    });
+    electing = elector.run(stopping.signal);
+  } else void lead(stopping.signal);
+
+  let server: Server | undefined;
+  let healthUrl: string | undefined;
+  if (o.healthPort !== undefined) {
+    server = createServer((req, res) => {
+      const path = (req.url ?? "/").split("?")[0];
+      if (path === "/healthz" || path === "/livez" || path === "/readyz") res.writeHead(healthy ? 200 : 500).end(healthy ? "ok" : "lost leadership");
+      else res.writeHead(404).end("not found");
+    });
+    await new Promise<void>((resolve, reject) => {
+      server!.once("error", reject);
+      server!.listen(o.healthPort, "127.0.0.1", () => resolve());
+    });
+    const addr = server.address();
+    healthUrl = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : o.healthPort}`;
+  }
+  return {
+    leading,
+    lost,
+    healthUrl,
+    async stop() {
+      stopping.abort();
+      await electing;
+      if (started) await manager.stop();
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      await client.close();
+    },
+  };
+}
