@@ -1,5 +1,6 @@
 // Book 2.3.3 and 11.3: the controller-manager end to end: a real API server on `corekube kv`, the
-// scheduler and simulated nodes: a ReplicaSet gets running pods and scales down, a Service gets
+// scheduler and simulated nodes: the real kubectl rolls a Deployment out and updates it, a
+// ReplicaSet gets running pods and scales down, a Service gets
 // Endpoints and an EndpointSlice, a Job completes, a new namespace gets its default ServiceAccount,
 // and a deleted namespace is emptied and removed.
 import type { KubeObject, Pod } from "@corekube/api";
@@ -7,6 +8,7 @@ import { ENDPOINT_SLICES, ENDPOINTS, JOBS, NAMESPACES, REPLICASETS, SERVICE_ACCO
 import { type RunningControllerManager, runControllerManager } from "@corekube/controllers/run";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/eventually.js";
+import { kubectl } from "../support/kubectl.js";
 import { TestCluster } from "../scheduler/support.js";
 
 let c: TestCluster;
@@ -57,6 +59,27 @@ describe("controller-manager", () => {
     await rss.patch("web", { spec: { replicas: 1 } }, "merge", { namespace: ns });
     await eventually("1 pod left", async () => (await c.pods().list({ namespace: ns })).items.length === 1, 30_000);
   }, 90_000);
+
+  it("rolls a Deployment out and updates it, as `kubectl rollout status` sees it", async () => {
+    const ns = await c.namespace("cm-deploy");
+    const k = kubectl("1.33", c.kubeconfig);
+    try {
+      await k.ok(["create", "deployment", "web", "--image=nginx:1", "--replicas=2", "-n", ns]);
+      const first = await k.ok(["rollout", "status", "deployment/web", "-n", ns, "--timeout=60s"], { timeoutMs: 70_000 });
+      expect(first).toMatch(/successfully rolled out/);
+      await k.ok(["set", "image", "deployment/web", "nginx=nginx:2", "-n", ns]);
+      const second = await k.ok(["rollout", "status", "deployment/web", "-n", ns, "--timeout=60s"], { timeoutMs: 70_000 });
+      expect(second).toMatch(/successfully rolled out/);
+      const rs = await c.client.resource(REPLICASETS).list({ namespace: ns });
+      const sizes = rs.items.map((r) => [(r.metadata.annotations ?? {})["deployment.kubernetes.io/revision"], (r.spec as { replicas: number }).replicas]).sort();
+      expect(sizes).toEqual([["1", 0], ["2", 2]]);
+      const pods = (await c.pods().list({ namespace: ns })).items.filter((p) => !p.metadata.deletionTimestamp);
+      await eventually("old pods gone", async () => (await c.pods().list({ namespace: ns })).items.every((p) => p.spec.containers[0]!.image === "nginx:2"), 30_000);
+      expect(pods.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      k.cleanup();
+    }
+  }, 120_000);
 
   it("runs a Job to completion", async () => {
     const ns = await c.namespace("cm-job");

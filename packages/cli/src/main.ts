@@ -16,7 +16,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   status: { summary: "show which components run", run: statusCommand },
   kv: { summary: "run a member of the Raft-replicated key-value store (etcd's flags and API)", run: kvCommand },
   apiserver: { summary: "run the Kubernetes API server (kube-apiserver's flags)", run: apiserverCommand },
-  "controller-manager": { summary: "run the controllers (kube-controller-manager's flags): ReplicaSets, Jobs, Endpoints, namespaces", run: controllerManagerCommand },
+  "controller-manager": { summary: "run the controllers (kube-controller-manager's flags): Deployments, ReplicaSets, Jobs, ...", run: controllerManagerCommand },
   scheduler: { summary: "run the scheduler (kube-scheduler's flags): assigns pending pods to nodes", run: schedulerCommand },
   "simulated-nodes": { summary: "register N fake nodes and play their kubelet (like kwok), to explore and load-test", run: simulatedNodesCommand },
   kvctl: { summary: "an etcdctl-like client for corekube kv or a real etcd", run: (argv) => kvctlMain(argv) },

@@ -27,6 +27,8 @@ import {
   STATEFULSETS,
   type SharedInformer,
 } from "@corekube/client";
+import { reconcileCronJob } from "./cronjob/reconcile.js";
+import { reconcileDeployment } from "./deployment/reconcile.js";
 import { reconcileEndpoints } from "./endpoints/reconcile.js";
 import { Controller, type ControllerOptions } from "./framework/controller.js";
 import { controllerRef } from "./framework/owners.js";
@@ -37,7 +39,7 @@ import { Expectations } from "./replicaset/expectations.js";
 import { reconcileReplicaSet } from "./replicaset/reconcile.js";
 import { reconcileServiceAccounts } from "./serviceaccount/reconcile.js";
 
-export const CONTROLLER_NAMES = ["replicaset", "job", "namespace", "serviceaccount", "endpoints"] as const;
+export const CONTROLLER_NAMES = ["deployment", "replicaset", "job", "cronjob", "namespace", "serviceaccount", "endpoints"] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 /** Namespaced resources the namespace controller empties (custom resources are not covered yet). */
@@ -93,6 +95,42 @@ export class ControllerManager {
       this.controllers.set(name, c);
       return c;
     };
+
+    if (on("deployment")) {
+      const deployments = inf(DEPLOYMENTS);
+      const rss = inf(REPLICASETS);
+      const pods = inf<Pod>(PODS);
+      const c = make("deployment", (key) => reconcileDeployment(key, { deployments: deployments.lister(), replicaSets: rss.lister(), pods: pods.lister(), clock }));
+      deployments.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n), onDelete: c.enqueue });
+      const owner = (rs: KubeObject) => {
+        const ref = controllerRef(rs);
+        if (ref?.kind === "Deployment" && rs.metadata.namespace) c.queue.add(`${rs.metadata.namespace}/${ref.name}`);
+        // An orphan ReplicaSet may be adopted by a Deployment of its namespace.
+        else if (!ref) for (const d of deployments.lister().list({ namespace: rs.metadata.namespace })) c.enqueue(d);
+      };
+      rss.addEventHandler({ onAdd: owner, onUpdate: (_o, n) => owner(n), onDelete: owner });
+      // Recreate waits for the old pods to be gone: a deleted pod may unblock its Deployment.
+      pods.addEventHandler({
+        onDelete: (p) => {
+          const ref = controllerRef(p);
+          if (ref?.kind !== "ReplicaSet") return;
+          const rs = rss.lister().get(ref.name, p.metadata.namespace);
+          if (rs) owner(rs);
+        },
+      });
+    }
+
+    if (on("cronjob")) {
+      const cronJobs = inf(CRONJOBS);
+      const jobs = inf(JOBS);
+      const c = make("cronjob", (key) => reconcileCronJob(key, { cronJobs: cronJobs.lister(), jobs: jobs.lister(), clock }));
+      cronJobs.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n) });
+      const owner = (j: KubeObject) => {
+        const ref = controllerRef(j);
+        if (ref?.kind === "CronJob" && j.metadata.namespace) c.queue.add(`${j.metadata.namespace}/${ref.name}`);
+      };
+      jobs.addEventHandler({ onAdd: owner, onUpdate: (_o, n) => owner(n), onDelete: owner });
+    }
 
     if (on("replicaset")) {
       const rss = inf(REPLICASETS);

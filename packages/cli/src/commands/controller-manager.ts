@@ -11,10 +11,10 @@ export const controllerManagerFlags: FlagSpec[] = [
   { name: "secure-port", help: "port for /healthz on 127.0.0.1 (plain HTTP here; 0 turns it off)", default: "10257" },
 ];
 
-const SUMMARY = `Runs the controllers: each watches its objects and makes the world match them (ReplicaSets get
-pods, Jobs run to completion, Services get Endpoints, new namespaces a default ServiceAccount,
-deleted namespaces are emptied). Deployments, StatefulSets, DaemonSets, CronJobs, garbage collection
-and node lifecycle are still to come.`;
+const SUMMARY = `Runs the controllers: each watches its objects and makes the world match them (Deployments
+roll out ReplicaSets, ReplicaSets get pods, CronJobs start Jobs, Jobs run to completion, Services get
+Endpoints, new namespaces a default ServiceAccount, deleted namespaces are emptied). StatefulSets,
+DaemonSets, garbage collection and node lifecycle are still to come.`;
 
 export async function controllerManagerCommand(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
