@@ -1,6 +1,6 @@
 // Book 1.6 and 12.1: `corekube up`, `down` and `status` — the whole cluster from one command.
-// So far the cluster is its store (one `corekube kv` member), the API server and the scheduler; later
-// components join the list.
+// So far the cluster is its store (one `corekube kv` member), the API server, the controller-manager
+// and the scheduler; the kubelet joins the list later.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { type FlagSpec, flagValue, parseFlags, usage, UsageError } from "../flags.js";
@@ -31,6 +31,11 @@ function components(stateDir: string, kvPort: string, apiPort = "6443"): Compone
       healthCa: join(stateDir, "apiserver", "pki", "ca.crt"),
     },
     {
+      name: "controller-manager",
+      args: ["controller-manager", "--kubeconfig", kubeconfigPath(stateDir), "--secure-port", "10257"],
+      health: "http://127.0.0.1:10257/healthz",
+    },
+    {
       name: "scheduler",
       args: ["scheduler", "--kubeconfig", kubeconfigPath(stateDir), "--secure-port", "10259"],
       health: "http://127.0.0.1:10259/healthz",
@@ -40,7 +45,7 @@ function components(stateDir: string, kvPort: string, apiPort = "6443"): Compone
 
 export async function upCommand(argv: string[]): Promise<number> {
   if (argv.includes("--help")) {
-    process.stdout.write(usage("up", "Starts a single-node corekube cluster in the background: so far its key-value store (corekube kv), the API server and the scheduler.", upFlags));
+    process.stdout.write(usage("up", "Starts a single-node corekube cluster in the background: so far its key-value store (corekube kv), the API server, the controller-manager and the scheduler.", upFlags));
     return 0;
   }
   const p = parseFlags(argv, upFlags);
@@ -51,10 +56,10 @@ export async function upCommand(argv: string[]): Promise<number> {
   for (const c of components(stateDir, kvPort, apiPort)) {
     const running = readPid(stateDir, c.name);
     if (running && isAlive(running)) {
-      console.log(`  ${c.name.padEnd(12)} already running (pid ${running})`);
+      console.log(`  ${c.name.padEnd(19)} already running (pid ${running})`);
       continue;
     }
-    process.stdout.write(`  ${c.name.padEnd(12)} starting... `);
+    process.stdout.write(`  ${c.name.padEnd(19)} starting... `);
     const pid = startComponent(stateDir, c);
     try {
       await waitHealthy(c.health, pid, 60_000, c.healthCa);
@@ -80,7 +85,7 @@ export async function downCommand(argv: string[]): Promise<number> {
   }
   const p = parseFlags(argv, downFlags);
   const stateDir = flagValue(p, downFlags, "state-dir");
-  for (const c of components(stateDir, "2379").reverse()) console.log(`  ${c.name.padEnd(12)} ${await stopComponent(stateDir, c.name)}`);
+  for (const c of components(stateDir, "2379").reverse()) console.log(`  ${c.name.padEnd(19)} ${await stopComponent(stateDir, c.name)}`);
   if (p.flags.has("purge")) {
     rmSync(stateDir, { recursive: true, force: true });
     console.log(`  removed ${stateDir}`);
@@ -100,7 +105,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const pid = readPid(stateDir, c.name);
     const alive = pid !== undefined && isAlive(pid);
     ok &&= alive;
-    console.log(`  ${c.name.padEnd(12)} ${alive ? `running (pid ${pid})` : "not running"}`);
+    console.log(`  ${c.name.padEnd(19)} ${alive ? `running (pid ${pid})` : "not running"}`);
   }
   return ok ? 0 : 1;
 }
