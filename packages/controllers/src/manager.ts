@@ -72,8 +72,6 @@ export interface ControllerManagerOptions {
   log?: (line: string) => void;
 }
 
-const keyOf = (o: KubeObject): string => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata.name ?? ""));
-
 export class ControllerManager {
   readonly factory: InformerFactory;
   readonly controllers = new Map<ControllerName, Controller>();
@@ -219,7 +217,7 @@ export class ControllerManager {
       services.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n), onDelete: c.enqueue });
       // A pod change may matter to any Service of its namespace.
       const podChanged = (p: Pod) => {
-        for (const s of services.lister().list({ namespace: p.metadata.namespace })) c.queue.add(keyOf(s));
+        for (const s of services.lister().list({ namespace: p.metadata.namespace })) c.enqueue(s);
       };
       pods.addEventHandler({ onAdd: podChanged, onUpdate: (_o, n) => podChanged(n), onDelete: podChanged });
     }

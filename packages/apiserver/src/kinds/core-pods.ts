@@ -1,6 +1,6 @@
 // Book 2.2, 4.5 and 9.3: the Pod resource — defaults, validation, Pending status and QoS class at
 // creation, graceful deletion, `kubectl get pods` columns and the field selectors kubelets use.
-import { field } from "@corekube/api";
+import { field, rfc3339 } from "@corekube/api";
 import type { KubeObject, ResourceDef } from "../registry/types.js";
 import { isCreating, markCreating } from "./creating.js";
 import { arr, ensureObj, get, obj, objects, s, type JsonObject } from "./json.js";
@@ -54,7 +54,7 @@ export const pods: ResourceDef = {
       // A gated pod says why it waits, so `kubectl get pods` shows SchedulingGated.
       if (arr(spec.schedulingGates).length > 0) {
         (pod.status as JsonObject).conditions = [
-          { type: "PodScheduled", status: "False", reason: "SchedulingGated", message: "Scheduling is blocked due to non-empty scheduling gates", lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") },
+          { type: "PodScheduled", status: "False", reason: "SchedulingGated", message: "Scheduling is blocked due to non-empty scheduling gates", lastProbeTime: null, lastTransitionTime: rfc3339() },
         ];
       }
     },

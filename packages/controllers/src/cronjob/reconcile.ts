@@ -1,7 +1,7 @@
 // Book 11.3: the CronJob controller's reconcile: when a scheduled time has come, make a Job from the
 // template (one per scheduled time), honour the concurrency policy, and keep only a little history.
-import type { KubeObject } from "@corekube/api";
-import { CRONJOBS, JOBS } from "@corekube/client";
+import { type KubeObject, rfc3339 } from "@corekube/api";
+import { CRONJOBS, JOBS, splitKey } from "@corekube/client";
 import { isControlledBy, newControllerRef } from "../framework/owners.js";
 import type { Action, Clock, ObjectReader, ReconcileResult } from "../framework/types.js";
 import { isJobFinished, type Job, type JobSpec } from "../job/reconcile.js";
@@ -55,13 +55,7 @@ export interface CronJobState {
   clock: Clock;
 }
 
-function splitKey(key: string): { namespace?: string; name: string } {
-  const i = key.indexOf("/");
-  return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
-}
-
 /** metav1.Time is whole seconds. */
-const rfc3339 = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 const conditionTrue = (j: Job, type: string) => j.status?.conditions?.some((c) => c.type === type && c.status === "True") ?? false;
 

@@ -1,7 +1,7 @@
 // Book 11.3 and 9.3.2: the DaemonSet controller's reconcile: one pod per eligible node (nodeSelector,
 // required node affinity, taints), pinned there by node affinity; rolling updates a few nodes at a time.
 import { isEverything, type KubeObject, type LabelSelector, matches, type Node, type Pod, selectorFromLabelSelector, type Toleration } from "@corekube/api";
-import { DAEMONSETS, PODS } from "@corekube/client";
+import { DAEMONSETS, PODS, splitKey } from "@corekube/client";
 import { podMatchesNodeSelectorAndAffinity } from "@corekube/scheduler/plugins/helpers/node-selector";
 import { findUntoleratedTaint } from "@corekube/scheduler/plugins/helpers/taints";
 import { controllerRef, newControllerRef } from "../framework/owners.js";
@@ -154,9 +154,7 @@ export function resolveMaxUnavailable(v: number | string | undefined, desired: n
 }
 
 export function reconcileDaemonSet(key: string, s: DaemonSetState): ReconcileResult {
-  const slash = key.indexOf("/");
-  const namespace = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  const { namespace, name } = splitKey(key);
   const ds = s.daemonSets.get(name, namespace) as DaemonSet | undefined;
   if (!ds) return { actions: [] };
   const now = s.clock.now();

@@ -1,7 +1,7 @@
 // Book 2.3.3 and 11.3: the Deployment controller's reconcile: own one ReplicaSet per template version,
 // roll pods from the old ones to the new one (Recreate or RollingUpdate), keep history, report status.
-import { isEverything, type KubeObject, type LabelSelector, matches, type Pod, selectorFromLabelSelector } from "@corekube/api";
-import { DEPLOYMENTS, REPLICASETS } from "@corekube/client";
+import { isEverything, type KubeObject, type LabelSelector, matches, type Pod, rfc3339, selectorFromLabelSelector } from "@corekube/api";
+import { DEPLOYMENTS, REPLICASETS, splitKey } from "@corekube/client";
 import { controllerRef, newControllerRef } from "../framework/owners.js";
 import type { PodTemplateSpec } from "../framework/pods.js";
 import type { Action, Clock, ObjectReader, ReconcileResult } from "../framework/types.js";
@@ -175,7 +175,6 @@ export function newReplicaSetReplicas(d: Deployment, all: ReplicaSet[], newRS: R
 // ---------------------------------------------------------------------------------------------
 // Conditions.
 
-const stamp = (now: Date) => now.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 function getCondition(st: DeploymentStatus, type: string): DeploymentCondition | undefined {
   return st.conditions?.find((c) => c.type === type);
@@ -196,7 +195,7 @@ function removeCondition(st: DeploymentStatus, type: string): void {
 }
 
 function condition(type: string, status: DeploymentCondition["status"], reason: string, message: string, now: Date): DeploymentCondition {
-  const t = stamp(now);
+  const t = rfc3339(now);
   return { type, status, lastUpdateTime: t, lastTransitionTime: t, reason, message };
 }
 
@@ -313,9 +312,7 @@ function copyAnnotations(d: Deployment, rs: ReplicaSet): boolean {
 // The reconcile.
 
 export function reconcileDeployment(key: string, s: DeploymentState): ReconcileResult {
-  const slash = key.indexOf("/");
-  const namespace = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  const { namespace, name } = splitKey(key);
   const d = s.deployments.get(name, namespace) as Deployment | undefined;
   if (!d) return { actions: [] };
   const r = new Round(d, s.clock.now());

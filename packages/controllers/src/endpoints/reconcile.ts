@@ -2,7 +2,7 @@
 // selector picks, with their IPs, readiness and resolved ports, written as Endpoints and EndpointSlices.
 import type { KubeObject, Pod } from "@corekube/api";
 import { selectorFromSet } from "@corekube/api";
-import { ENDPOINTS, ENDPOINT_SLICES } from "@corekube/client";
+import { ENDPOINTS, ENDPOINT_SLICES, splitKey } from "@corekube/client";
 import { newControllerRef } from "../framework/owners.js";
 import { isPodReady } from "../framework/pods.js";
 import type { Action, ObjectReader, ReconcileResult } from "../framework/types.js";
@@ -94,9 +94,9 @@ export function reconcileEndpoints(key: string, s: EndpointsState): ReconcileRes
   return { actions: [...reconcileEndpointsObject(key, s).actions, ...reconcileEndpointSlices(key, s).actions] };
 }
 
-function splitKey(key: string): [string, string] {
-  const i = key.indexOf("/");
-  return i < 0 ? ["", key] : [key.slice(0, i), key.slice(i + 1)];
+function keyParts(key: string): [string, string] {
+  const { namespace, name } = splitKey(key);
+  return [namespace ?? "", name];
 }
 
 /** Whether the Service has a cluster IP (neither headless nor unallocated). */
@@ -201,7 +201,7 @@ function endpointsLabels(svc: Service): Record<string, string> {
  * collector to follow.
  */
 export function reconcileEndpointsObject(key: string, s: EndpointsState): ReconcileResult {
-  const [namespace, name] = splitKey(key);
+  const [namespace, name] = keyParts(key);
   const svc = s.services.get(name, namespace) as Service | undefined;
   const current = s.endpoints.get(name, namespace) as Endpoints | undefined;
   if (!svc) {
@@ -315,7 +315,7 @@ const slicePortsKey = (ports: SlicePort[] | undefined): string =>
  * no longer needed are deleted. A Service with no endpoints keeps one empty placeholder slice.
  */
 export function reconcileEndpointSlices(key: string, s: EndpointsState): ReconcileResult {
-  const [namespace, name] = splitKey(key);
+  const [namespace, name] = keyParts(key);
   const svc = s.services.get(name, namespace) as Service | undefined;
   if (!svc || !svc.spec?.selector || svc.metadata.deletionTimestamp) return { actions: [] };
 

@@ -2,7 +2,7 @@
 // take a key, call the pure reconcile, and perform the writes it returned. A failed write puts the
 // key back with backoff; a quiet success forgets its failures.
 import { type KubeObject, isAlreadyExists, isConflict, isNotFound } from "@corekube/api";
-import { type EventRecorder, RateLimitingQueue, type RestClient } from "@corekube/client";
+import { type EventRecorder, RateLimitingQueue, type RestClient, metaKey } from "@corekube/client";
 import type { Action, ReconcileResult } from "./types.js";
 
 /** Performs one action; NotFound on delete/patch and AlreadyExists on create are not failures. */
@@ -64,10 +64,7 @@ export class Controller {
   }
 
   /** The usual handler: queue the object's "namespace/name" key. */
-  enqueue = (obj: KubeObject): void => {
-    const ns = obj.metadata.namespace;
-    this.queue.add(ns ? `${ns}/${obj.metadata.name}` : (obj.metadata.name ?? ""));
-  };
+  enqueue = (obj: KubeObject): void => this.queue.add(metaKey(obj));
 
   async run(): Promise<void> {
     const workers = Array.from({ length: this.opts.workers ?? 2 }, () => this.worker());

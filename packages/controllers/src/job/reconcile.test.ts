@@ -1,6 +1,6 @@
 // Book 11.3: the Job controller's reconcile, driven round by round against in-memory caches: pods
 // created and finished, Indexed completions, backoffLimit, deadlines, completion and suspend.
-import type { Pod } from "@corekube/api";
+import { type Pod, rfc3339 } from "@corekube/api";
 import { describe, expect, it } from "vitest";
 import { readerOf } from "../framework/testing.js";
 import { FakeClock, type Action, type ReconcileResult } from "../framework/types.js";
@@ -85,7 +85,7 @@ describe("reconcileJob: NonIndexed", () => {
     expect(job.status?.active).toBeUndefined();
     expect(cond(job, "Complete")).toMatchObject({ status: "True", reason: "CompletionsReached" });
     expect(cond(job, "SuccessCriteriaMet")?.status).toBe("True");
-    expect(job.status?.completionTime).toBe(T0.toISOString());
+    expect(job.status?.completionTime).toBe(rfc3339(T0));
     // Finished: nothing more to do.
     expect(w.step().actions).toEqual([]);
   });
@@ -109,7 +109,7 @@ describe("reconcileJob: NonIndexed", () => {
     const w = world(makeJob({ completions: 2, parallelism: 2 }));
     const first = w.step();
     expect(first.created).toHaveLength(2);
-    expect(w.current().status?.startTime).toBe(T0.toISOString());
+    expect(w.current().status?.startTime).toBe(rfc3339(T0));
     const [a, b] = w.pods.objects;
     w.setPhase(a!, "Running");
     a!.status!.conditions = [{ type: "Ready", status: "True" }];
@@ -119,7 +119,7 @@ describe("reconcileJob: NonIndexed", () => {
     expect(r.created).toHaveLength(1);
     const st = w.current().status!;
     expect(st).toMatchObject({ active: 2, failed: 1, ready: 1 });
-    expect(st.startTime).toBe(T0.toISOString());
+    expect(st.startTime).toBe(rfc3339(T0));
     // Steady state: a second pass changes nothing.
     expect(w.step().actions).toEqual([]);
   });
@@ -267,7 +267,7 @@ describe("reconcileJob: suspend", () => {
     expect(r2.created).toHaveLength(1);
     expect(r2.requeueAfterMs).toBe(30_000);
     expect(cond(w.current(), "Suspended")).toMatchObject({ status: "False", reason: "JobResumed" });
-    expect(w.current().status?.startTime).toBe(new Date(T0.getTime() + 3600_000).toISOString());
+    expect(w.current().status?.startTime).toBe(rfc3339(new Date(T0.getTime() + 3600_000)));
     expect(cond(w.current(), "Failed")).toBeUndefined();
   });
 

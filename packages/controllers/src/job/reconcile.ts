@@ -1,7 +1,7 @@
 // Book 11.3: the Job controller's reconcile: run pods from the Job's template until enough of them
 // succeed (or, for Indexed Jobs, every index succeeds once), and give up past backoffLimit or the deadline.
-import type { KubeObject, Pod } from "@corekube/api";
-import { JOBS, PODS } from "@corekube/client";
+import { type KubeObject, type Pod, rfc3339 } from "@corekube/api";
+import { JOBS, PODS, splitKey } from "@corekube/client";
 import { isControlledBy, newControllerRef } from "../framework/owners.js";
 import { isPodActive, isPodReady, podFromTemplate, type PodTemplateSpec } from "../framework/pods.js";
 import type { Action, Clock, ObjectReader, ReconcileResult } from "../framework/types.js";
@@ -60,11 +60,6 @@ export interface JobState {
 const SUCCESS_MESSAGE = "Reached expected number of succeeded pods";
 const BACKOFF_MESSAGE = "Job has reached the specified backoff limit";
 const DEADLINE_MESSAGE = "Job was active longer than specified deadline";
-
-function splitKey(key: string): { namespace?: string; name: string } {
-  const i = key.indexOf("/");
-  return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
-}
 
 function conditionTrue(job: Job, type: string): boolean {
   return job.status?.conditions?.some((c) => c.type === type && c.status === "True") ?? false;
@@ -200,7 +195,7 @@ export function reconcileJob(key: string, s: JobState): ReconcileResult {
   if (!job || job.metadata.deletionTimestamp || isJobFinished(job)) return { actions: [] };
 
   const now = s.clock.now();
-  const nowStr = now.toISOString();
+  const nowStr = rfc3339(now);
   const spec = job.spec;
   const indexed = spec.completionMode === "Indexed";
   const completions = spec.completions ?? null;

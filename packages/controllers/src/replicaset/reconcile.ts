@@ -1,7 +1,7 @@
 // Book 2.3.3 and 11.3: the ReplicaSet controller's reconcile: claim the pods the selector picks
 // (adopting orphans, releasing strays), create or delete pods toward spec.replicas, report status.
 import { isEverything, type KubeObject, type LabelSelector, matches, type Pod, selectorFromLabelSelector, selectorFromSet } from "@corekube/api";
-import { PODS, REPLICASETS } from "@corekube/client";
+import { PODS, REPLICASETS, splitKey } from "@corekube/client";
 import { controllerRef, newControllerRef } from "../framework/owners.js";
 import { isPodActive, isPodAvailable, isPodReady, podFromTemplate, type PodTemplateSpec } from "../framework/pods.js";
 import type { Action, Clock, ObjectReader, ReconcileResult } from "../framework/types.js";
@@ -44,9 +44,7 @@ export const DEFAULT_BURST = 500;
 export const POD_DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost";
 
 export function reconcileReplicaSet(key: string, s: ReplicaSetState): ReconcileResult {
-  const slash = key.indexOf("/");
-  const namespace = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  const { namespace, name } = splitKey(key);
   const rs = s.replicaSets.get(name, namespace) as ReplicaSet | undefined;
   if (!rs) {
     s.expectations.delete(key);
