@@ -46,6 +46,9 @@ export const CONFIGMAPS = core("configmaps", "ConfigMap");
 export const SECRETS = core("secrets", "Secret");
 export const SERVICE_ACCOUNTS = core("serviceaccounts", "ServiceAccount");
 export const PERSISTENT_VOLUME_CLAIMS = core("persistentvolumeclaims", "PersistentVolumeClaim");
+export const RESOURCE_QUOTAS = core("resourcequotas", "ResourceQuota");
+export const LIMIT_RANGES = core("limitranges", "LimitRange");
+export const REPLICATION_CONTROLLERS = core("replicationcontrollers", "ReplicationController");
 export const LEASES: ResourceType = { group: "coordination.k8s.io", version: "v1", resource: "leases", kind: "Lease", namespaced: true };
 export const PRIORITY_CLASSES: ResourceType = {
   group: "scheduling.k8s.io",

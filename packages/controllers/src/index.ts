@@ -18,3 +18,7 @@ export * from "./nodelifecycle/reconcile.js";
 export * from "./garbagecollector/reconcile.js";
 export * from "./cronjob/schedule.js";
 export * from "./cronjob/reconcile.js";
+export * from "./garbagecollector/graph.js";
+export * from "./disruption/reconcile.js";
+export * from "./ttlafterfinished/reconcile.js";
+export * from "./statefulset/reconcile.js";

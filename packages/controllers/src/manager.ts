@@ -1,6 +1,6 @@
 // Book 11.3: kube-controller-manager in one place: shared informers, and for each controller the
 // handlers that turn events into keys, its pure reconcile, and a loop that performs the writes.
-import type { KubeObject, Pod } from "@corekube/api";
+import { isNotFound, type KubeObject, type LabelSelector, type Lease, matches, type Node, type Pod, selectorFromLabelSelector } from "@corekube/api";
 import {
   CONFIGMAPS,
   CONTROLLER_REVISIONS,
@@ -15,6 +15,7 @@ import {
   JOBS,
   LEASES,
   NAMESPACES,
+  NODES,
   PERSISTENT_VOLUME_CLAIMS,
   POD_DISRUPTION_BUDGETS,
   PODS,
@@ -28,19 +29,100 @@ import {
   type SharedInformer,
 } from "@corekube/client";
 import { reconcileCronJob } from "./cronjob/reconcile.js";
+import { reconcileDaemonSet } from "./daemonset/reconcile.js";
 import { reconcileDeployment } from "./deployment/reconcile.js";
+import { reconcileDisruption, scaleOfController } from "./disruption/reconcile.js";
 import { reconcileEndpoints } from "./endpoints/reconcile.js";
 import { Controller, type ControllerOptions } from "./framework/controller.js";
 import { controllerRef } from "./framework/owners.js";
-import { type Clock, realClock } from "./framework/types.js";
+import { type Action, type Clock, type ReconcileResult, realClock } from "./framework/types.js";
+import { UidIndex } from "./garbagecollector/graph.js";
+import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER, reconcileOwnerGraph } from "./garbagecollector/reconcile.js";
+import { allocateNodeCIDRs } from "./nodeipam/reconcile.js";
+import { NODE_LEASE_NAMESPACE, reconcileNodeLifecycle } from "./nodelifecycle/reconcile.js";
 import { reconcileJob } from "./job/reconcile.js";
 import { reconcileNamespace } from "./namespace/reconcile.js";
 import { Expectations } from "./replicaset/expectations.js";
 import { reconcileReplicaSet } from "./replicaset/reconcile.js";
 import { reconcileServiceAccounts } from "./serviceaccount/reconcile.js";
+import { reconcileStatefulSet } from "./statefulset/reconcile.js";
+import { reconcileTTLAfterFinished } from "./ttlafterfinished/reconcile.js";
 
-export const CONTROLLER_NAMES = ["deployment", "replicaset", "job", "cronjob", "namespace", "serviceaccount", "endpoints"] as const;
+const podReady = (p: Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+
+export const CONTROLLER_NAMES = [
+  "deployment",
+  "replicaset",
+  "daemonset",
+  "job",
+  "cronjob",
+  "namespace",
+  "serviceaccount",
+  "endpoints",
+  "garbagecollector",
+  "nodelifecycle",
+  "nodeipam",
+  "disruption",
+  "ttl-after-finished",
+  "statefulset",
+] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
+
+/** Kinds whose dependents are pods: pods come and go as these controllers ask, counted by expectations. */
+function watchOwnedPods(pods: SharedInformer<Pod>, kind: string, c: Controller, expectations: Expectations): void {
+  const ownerKey = (p: Pod): string | undefined => {
+    const ref = controllerRef(p);
+    return ref?.kind === kind && p.metadata.namespace ? `${p.metadata.namespace}/${ref.name}` : undefined;
+  };
+  pods.addEventHandler({
+    onAdd: (p) => {
+      const k = ownerKey(p);
+      if (!k) return;
+      expectations.creationObserved(k);
+      c.add(k);
+    },
+    onUpdate: (o, n) => {
+      const k = ownerKey(n) ?? ownerKey(o);
+      if (k) c.add(k);
+    },
+    onDelete: (p) => {
+      const k = ownerKey(p);
+      if (!k) return;
+      expectations.deletionObserved(k);
+      c.add(k);
+    },
+  });
+}
+
+/** Wraps a reconcile so it skips a key while its pod creations and deletions are still unseen. */
+function withPodExpectations(expectations: Expectations, reconcile: (key: string) => ReconcileResult): (key: string) => ReconcileResult {
+  return (key) => {
+    if (!expectations.satisfied(key)) return { actions: [] };
+    const r = reconcile(key);
+    const adds = r.actions.filter((a) => a.verb === "create" && a.resource === PODS).length;
+    const dels = r.actions.filter((a) => a.verb === "delete" && a.resource === PODS).length;
+    if (adds + dels > 0) expectations.expect(key, adds, dels);
+    return r;
+  };
+}
+
+function podActionFailed(expectations: Expectations): (key: string, a: Action) => void {
+  return (key, a) => {
+    if (a.verb === "create" && a.resource === PODS) expectations.creationObserved(key);
+    if (a.verb === "delete" && a.resource === PODS) expectations.deletionObserved(key);
+  };
+}
+
+/** Whether a node changed in a way a DaemonSet cares about (not just its heartbeat). */
+function nodeShapeChanged(o: Node, n: Node): boolean {
+  const ready = (x: Node) => x.status?.conditions?.find((c) => c.type === "Ready")?.status;
+  return (
+    JSON.stringify(o.metadata.labels ?? {}) !== JSON.stringify(n.metadata.labels ?? {}) ||
+    JSON.stringify(o.spec?.taints ?? []) !== JSON.stringify(n.spec?.taints ?? []) ||
+    o.spec?.unschedulable !== n.spec?.unschedulable ||
+    ready(o) !== ready(n)
+  );
+}
 
 /** Namespaced resources the namespace controller empties (custom resources are not covered yet). */
 const NAMESPACED_CONTENT: ResourceType[] = [
@@ -64,12 +146,23 @@ const NAMESPACED_CONTENT: ResourceType[] = [
   POD_DISRUPTION_BUDGETS,
 ];
 
+/** What the garbage collector watches: every built-in resource that owns or is owned (not Events). */
+const GC_RESOURCES: ResourceType[] = [...NAMESPACED_CONTENT.filter((r) => r !== EVENTS), NODES];
+
 export interface ControllerManagerOptions {
   client: RestClient;
   /** Which controllers run ("*" = all). */
   controllers?: readonly string[];
   clock?: Clock;
   log?: (line: string) => void;
+  /** Pod range nodes' podCIDRs are cut from (--cluster-cidr); node IPAM runs only with one. */
+  clusterCIDR?: string;
+  /** Prefix length of each node's podCIDR (--node-cidr-mask-size, default 24). */
+  nodeCIDRMaskSize?: number;
+  /** How long a node may be silent before it is marked Unknown (--node-monitor-grace-period, default 40 s). */
+  nodeMonitorGracePeriodMs?: number;
+  /** tolerationSeconds for pods without their own not-ready/unreachable toleration (default 300). */
+  defaultTolerationSeconds?: number;
 }
 
 export class ControllerManager {
@@ -83,8 +176,10 @@ export class ControllerManager {
     const clock = opts.clock ?? realClock;
     const log = opts.log ?? (() => undefined);
     const wanted = new Set(opts.controllers ?? ["*"]);
-    const on = (name: ControllerName) => wanted.has("*") || wanted.has(name);
-    for (const w of wanted) if (w !== "*" && !(CONTROLLER_NAMES as readonly string[]).includes(w)) throw new Error(`unknown controller ${JSON.stringify(w)} (known: ${CONTROLLER_NAMES.join(", ")})`);
+    // "*" is every controller; "-name" turns one off, as upstream's --controllers.
+    const on = (name: ControllerName) => !wanted.has(`-${name}`) && (wanted.has("*") || wanted.has(name)) && (name !== "nodeipam" || opts.clusterCIDR !== undefined);
+    if (wanted.has("nodeipam") && opts.clusterCIDR === undefined) throw new Error("the nodeipam controller needs --cluster-cidr");
+    for (const w of wanted) if (w !== "*" && !(CONTROLLER_NAMES as readonly string[]).includes(w.replace(/^-/, ""))) throw new Error(`unknown controller ${JSON.stringify(w)} (known: ${CONTROLLER_NAMES.join(", ")})`);
     this.factory = new InformerFactory(client);
     this.recorder = new EventRecorder({ client, component: "controller-manager" });
     const inf = <T extends KubeObject = KubeObject>(rt: ResourceType): SharedInformer<T> => this.factory.forResource<T>(rt);
@@ -102,7 +197,7 @@ export class ControllerManager {
       deployments.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n), onDelete: c.enqueue });
       const owner = (rs: KubeObject) => {
         const ref = controllerRef(rs);
-        if (ref?.kind === "Deployment" && rs.metadata.namespace) c.queue.add(`${rs.metadata.namespace}/${ref.name}`);
+        if (ref?.kind === "Deployment" && rs.metadata.namespace) c.add(`${rs.metadata.namespace}/${ref.name}`);
         // An orphan ReplicaSet may be adopted by a Deployment of its namespace.
         else if (!ref) for (const d of deployments.lister().list({ namespace: rs.metadata.namespace })) c.enqueue(d);
       };
@@ -125,7 +220,7 @@ export class ControllerManager {
       cronJobs.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n) });
       const owner = (j: KubeObject) => {
         const ref = controllerRef(j);
-        if (ref?.kind === "CronJob" && j.metadata.namespace) c.queue.add(`${j.metadata.namespace}/${ref.name}`);
+        if (ref?.kind === "CronJob" && j.metadata.namespace) c.add(`${j.metadata.namespace}/${ref.name}`);
       };
       jobs.addEventHandler({ onAdd: owner, onUpdate: (_o, n) => owner(n), onDelete: owner });
     }
@@ -154,21 +249,21 @@ export class ControllerManager {
           const k = ownerKey(p);
           if (k) {
             expectations.creationObserved(k);
-            c.queue.add(k);
+            c.add(k);
           } else orphan(p);
         },
         onUpdate: (o, n) => {
           const a = ownerKey(o);
           const b = ownerKey(n);
-          if (a) c.queue.add(a);
-          if (b && b !== a) c.queue.add(b);
+          if (a) c.add(a);
+          if (b && b !== a) c.add(b);
           if (!b) orphan(n);
         },
         onDelete: (p) => {
           const k = ownerKey(p);
           if (k) {
             expectations.deletionObserved(k);
-            c.queue.add(k);
+            c.add(k);
           }
         },
       });
@@ -181,7 +276,7 @@ export class ControllerManager {
       jobs.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n), onDelete: c.enqueue });
       const owner = (p: Pod) => {
         const ref = controllerRef(p);
-        if (ref?.kind === "Job" && p.metadata.namespace) c.queue.add(`${p.metadata.namespace}/${ref.name}`);
+        if (ref?.kind === "Job" && p.metadata.namespace) c.add(`${p.metadata.namespace}/${ref.name}`);
       };
       pods.addEventHandler({ onAdd: owner, onUpdate: (_o, n) => owner(n), onDelete: owner });
     }
@@ -203,7 +298,7 @@ export class ControllerManager {
       const sas = inf(SERVICE_ACCOUNTS);
       const c = make("serviceaccount", (ns) => reconcileServiceAccounts(ns, { namespaces: namespaces.lister(), serviceAccounts: sas.lister() }));
       namespaces.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n) });
-      sas.addEventHandler({ onDelete: (sa) => sa.metadata.namespace && c.queue.add(sa.metadata.namespace) });
+      sas.addEventHandler({ onDelete: (sa) => sa.metadata.namespace && c.add(sa.metadata.namespace) });
     }
 
     if (on("endpoints")) {
@@ -220,6 +315,189 @@ export class ControllerManager {
         for (const s of services.lister().list({ namespace: p.metadata.namespace })) c.enqueue(s);
       };
       pods.addEventHandler({ onAdd: podChanged, onUpdate: (_o, n) => podChanged(n), onDelete: podChanged });
+    }
+
+    if (on("daemonset")) {
+      const daemonSets = inf(DAEMONSETS);
+      const nodes = inf<Node>(NODES);
+      const pods = inf<Pod>(PODS);
+      const expectations = new Expectations(clock);
+      const c = make("daemonset", withPodExpectations(expectations, (key) => reconcileDaemonSet(key, { daemonSets: daemonSets.lister(), nodes: nodes.lister(), pods: pods.lister(), clock })), {
+        onActionFailed: podActionFailed(expectations),
+      });
+      daemonSets.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n), onDelete: c.enqueue });
+      // A node's labels, taints or readiness decide whether each DaemonSet wants a pod there.
+      const all = () => {
+        for (const ds of daemonSets.lister().list()) c.enqueue(ds);
+      };
+      nodes.addEventHandler({ onAdd: all, onUpdate: (o, n) => (nodeShapeChanged(o, n) ? all() : undefined), onDelete: all });
+      watchOwnedPods(pods, "DaemonSet", c, expectations);
+    }
+
+    if (on("nodeipam")) {
+      const nodes = inf<Node>(NODES);
+      const cidr = opts.clusterCIDR!;
+      const mask = opts.nodeCIDRMaskSize ?? 24;
+      allocateNodeCIDRs([], cidr, mask); // refuses a bad --cluster-cidr now, not on the first node
+      // Ranges handed out but not yet seen by the informer: without them a quick second pass could
+      // give the same block to another node.
+      const assumed = new Map<string, string>();
+      const c = make(
+        "nodeipam",
+        () => {
+          const list = nodes.lister().list().sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""));
+          const view = list.map((n) => {
+            const a = assumed.get(n.metadata.name ?? "");
+            if (!a || n.spec?.podCIDR) return n;
+            return { ...n, spec: { ...(n.spec ?? {}), podCIDR: a, podCIDRs: [a] } };
+          });
+          const r = allocateNodeCIDRs(view, cidr, mask);
+          for (const a of r.actions) if (a.verb === "patch") assumed.set(a.name, (a.patch as { spec: { podCIDR: string } }).spec.podCIDR);
+          return r;
+        },
+        { workers: 1, onActionFailed: (_k, a) => (a.verb === "patch" ? assumed.delete(a.name) : undefined) },
+      );
+      const seen = (n: Node) => {
+        if (n.spec?.podCIDR) assumed.delete(n.metadata.name ?? "");
+        else c.add("nodes");
+      };
+      nodes.addEventHandler({ onAdd: seen, onUpdate: (_o, n) => seen(n), onDelete: (n) => assumed.delete(n.metadata.name ?? "") });
+    }
+
+    if (on("nodelifecycle")) {
+      const nodes = inf<Node>(NODES);
+      const leases = inf<Lease>(LEASES);
+      const pods = inf<Pod>(PODS);
+      const c = make("nodelifecycle", (name) =>
+        reconcileNodeLifecycle(name, {
+          nodes: nodes.lister(),
+          leases: leases.lister(),
+          pods: pods.lister(),
+          clock,
+          gracePeriodMs: opts.nodeMonitorGracePeriodMs,
+          evictionDefaultTolerationSeconds: opts.defaultTolerationSeconds,
+        }),
+      );
+      nodes.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n) });
+      leases.addEventHandler({
+        onAdd: (l) => (l.metadata.namespace === NODE_LEASE_NAMESPACE ? c.add(l.metadata.name ?? "") : undefined),
+        onUpdate: (_o, l) => (l.metadata.namespace === NODE_LEASE_NAMESPACE ? c.add(l.metadata.name ?? "") : undefined),
+      });
+      // A pod bound to a node with NoExecute taints needs its own eviction deadline.
+      const podOnNode = (p: Pod) => {
+        const n = p.spec.nodeName ? nodes.lister().get(p.spec.nodeName) : undefined;
+        if (n?.spec?.taints?.some((t) => t.effect === "NoExecute")) c.enqueue(n);
+      };
+      pods.addEventHandler({ onAdd: podOnNode, onUpdate: (o, n) => (o.spec.nodeName !== n.spec.nodeName ? podOnNode(n) : undefined) });
+    }
+
+    if (on("statefulset")) {
+      const sets = inf(STATEFULSETS);
+      const pods = inf<Pod>(PODS);
+      const pvcs = inf(PERSISTENT_VOLUME_CLAIMS);
+      const revisions = inf(CONTROLLER_REVISIONS);
+      const c = make("statefulset", (key) => reconcileStatefulSet(key, { statefulSets: sets.lister(), pods: pods.lister(), pvcs: pvcs.lister(), revisions: revisions.lister(), clock }));
+      sets.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n), onDelete: c.enqueue });
+      const owner = (p: Pod) => {
+        const ref = controllerRef(p);
+        if (ref?.kind === "StatefulSet" && p.metadata.namespace) c.add(`${p.metadata.namespace}/${ref.name}`);
+        else if (!ref) {
+          // An orphan named <set>-<ordinal> may be adopted by that set.
+          const m = /^(.*)-\d+$/.exec(p.metadata.name ?? "");
+          const set = m ? sets.lister().get(m[1]!, p.metadata.namespace) : undefined;
+          if (set) c.enqueue(set);
+        }
+      };
+      pods.addEventHandler({ onAdd: owner, onUpdate: (_o, n) => owner(n), onDelete: owner });
+    }
+
+    if (on("disruption")) {
+      const pdbs = inf(POD_DISRUPTION_BUDGETS);
+      const pods = inf<Pod>(PODS);
+      const controllers = scaleOfController({ replicaSets: inf(REPLICASETS).lister(), deployments: inf(DEPLOYMENTS).lister(), statefulSets: inf(STATEFULSETS).lister() });
+      const c = make("disruption", (key) => reconcileDisruption(key, { pdbs: pdbs.lister(), pods: pods.lister(), controllers, clock }));
+      pdbs.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n) });
+      // Any budget of the pod's namespace whose selector takes the pod.
+      const podChanged = (p: Pod) => {
+        for (const b of pdbs.lister().list({ namespace: p.metadata.namespace })) {
+          const sel = (b.spec as { selector?: LabelSelector | null } | undefined)?.selector;
+          if (sel && matches(selectorFromLabelSelector(sel), p.metadata.labels)) c.enqueue(b);
+        }
+      };
+      pods.addEventHandler({ onAdd: podChanged, onUpdate: (o, n) => (podReady(o) !== podReady(n) || o.metadata.deletionTimestamp !== n.metadata.deletionTimestamp ? podChanged(n) : undefined), onDelete: podChanged });
+    }
+
+    if (on("ttl-after-finished")) {
+      const jobs = inf(JOBS);
+      const c = make("ttl-after-finished", (key) => reconcileTTLAfterFinished(key, { jobs: jobs.lister(), clock }));
+      jobs.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n) });
+    }
+
+    if (on("garbagecollector")) this.wireGarbageCollector(client, make, inf);
+  }
+
+  /**
+   * The garbage collector watches every resource that can own or be owned, keys objects by uid, and
+   * before it deletes a dependent whose owner is missing from its caches asks the API server whether
+   * the owner really is gone (a cache can be behind).
+   */
+  private wireGarbageCollector(
+    client: RestClient,
+    make: (name: ControllerName, reconcile: ControllerOptions["reconcile"], extra?: Partial<ControllerOptions>) => Controller,
+    inf: <T extends KubeObject = KubeObject>(rt: ResourceType) => SharedInformer<T>,
+  ): void {
+    const resources = [...GC_RESOURCES];
+    const index = new UidIndex(resources);
+    const c = make("garbagecollector", async (uid) => {
+      const obj = index.get(uid);
+      if (!obj) return { actions: [] };
+      const result = reconcileOwnerGraph(obj, index);
+      if (obj.metadata.deletionTimestamp || !result.actions.some((a) => a.verb !== "event")) return result;
+      // The decision drops or deletes owners the cache says are gone: confirm each with a GET.
+      for (const ref of obj.metadata.ownerReferences ?? []) {
+        const rt = index.resourceOf(ref.apiVersion, ref.kind);
+        if (!rt) continue;
+        const ns = rt.namespaced ? obj.metadata.namespace : undefined;
+        if (index.lookup({ ...ref, namespace: ns })) continue;
+        const live = await client
+          .resource(rt)
+          .get(ref.name, ns)
+          .catch((e) => {
+            if (isNotFound(e)) return undefined;
+            throw e;
+          });
+        if (live?.metadata.uid === ref.uid) return { actions: [], requeueAfterMs: 1000 };
+      }
+      return result;
+    });
+    const beingCollected = (o: KubeObject) =>
+      Boolean(o.metadata.deletionTimestamp) && (o.metadata.finalizers ?? []).some((f) => f === FOREGROUND_FINALIZER || f === ORPHAN_FINALIZER);
+    const owners = (o: KubeObject) => (o.metadata.ownerReferences ?? []).map((r) => r.uid);
+    for (const rt of resources) {
+      inf(rt).addEventHandler({
+        onAdd: (o) => {
+          index.observe(rt, o);
+          if (owners(o).length > 0 || beingCollected(o)) c.add(o.metadata.uid ?? "");
+        },
+        onUpdate: (old, o) => {
+          index.observe(rt, o);
+          const before = owners(old);
+          const after = owners(o);
+          const refsChanged = before.join() !== after.join();
+          if (refsChanged || beingCollected(o) !== beingCollected(old) || (beingCollected(o) && old.metadata.finalizers?.join() !== o.metadata.finalizers?.join())) {
+            c.add(o.metadata.uid ?? "");
+          }
+          // An owner this object let go of may be waiting for it (foreground deletion).
+          if (refsChanged) for (const u of before) if (!after.includes(u) && index.get(u)) c.add(u);
+          // An owner that started a foreground deletion: look at it, and at its dependents.
+          if (!old.metadata.deletionTimestamp && o.metadata.deletionTimestamp) for (const d of index.dependentUids(o.metadata.uid ?? "")) c.add(d);
+        },
+        onDelete: (o) => {
+          index.forget(o);
+          for (const d of index.dependentUids(o.metadata.uid ?? "")) c.add(d);
+          for (const u of owners(o)) if (index.get(u)) c.add(u);
+        },
+      });
     }
   }
 

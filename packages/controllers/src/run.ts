@@ -3,15 +3,55 @@
 import { createServer, type Server } from "node:http";
 import { hostname } from "node:os";
 import { LeaderElector, RestClient } from "@corekube/client";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import type { Clock } from "./framework/types.js";
 import { ControllerManager } from "./manager.js";
+
+/** Upstream's workqueue_* names, one series per controller, plus leader status and the process's own. */
+function metricsFor(manager: ControllerManager, leading: () => boolean): Registry {
+  const reg = new Registry();
+  collectDefaultMetrics({ register: reg });
+  const perController = (name: string, help: string, value: (c: ReturnType<ControllerManager["controllers"]["get"]> & object) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["name"],
+      registers: [reg],
+      collect() {
+        for (const [n, c] of manager.controllers) this.set({ name: n }, value(c));
+      },
+    });
+  perController("workqueue_depth", "Keys waiting in each controller's queue.", (c) => c.queue.len());
+  perController("workqueue_adds_total", "Keys added to each controller's queue.", (c) => c.stats.adds);
+  perController("workqueue_retries_total", "Keys put back after a failed reconcile.", (c) => c.stats.errors);
+  perController("controller_reconciles_total", "Reconciles run by each controller.", (c) => c.stats.reconciles);
+  perController("controller_actions_total", "Writes (creates, updates, patches, deletes, events) each controller made.", (c) => c.stats.actions);
+  perController("controller_busy_seconds_total", "Seconds each controller spent reconciling and writing.", (c) => c.stats.busySeconds);
+  new Gauge({
+    name: "leader_election_master_status",
+    help: "1 while this controller-manager holds the lease.",
+    labelNames: ["name"],
+    registers: [reg],
+    collect() {
+      this.set({ name: "kube-controller-manager" }, leading() ? 1 : 0);
+    },
+  });
+  return reg;
+}
 
 export interface RunControllerManagerOptions {
   kubeconfig?: string;
   controllers?: string[];
   leaderElect?: boolean;
   identity?: string;
-  /** Port for /healthz on 127.0.0.1 (0: any free port; undefined: none). */
+  /** Port for /healthz and /metrics on 127.0.0.1 (0: any free port; undefined: none). */
   healthPort?: number;
+  clusterCIDR?: string;
+  nodeCIDRMaskSize?: number;
+  nodeMonitorGracePeriodMs?: number;
+  defaultTolerationSeconds?: number;
+  /** Time as the controllers see it (tests inject a FakeClock for CronJobs). */
+  clock?: Clock;
   log?: (line: string) => void;
 }
 
@@ -27,7 +67,18 @@ export interface RunningControllerManager {
 export async function runControllerManager(o: RunControllerManagerOptions): Promise<RunningControllerManager> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const client = await RestClient.fromKubeconfig({ path: o.kubeconfig, userAgent: "corekube-controller-manager", qps: 100, burst: 200, maxConnections: 64 });
-  const manager = new ControllerManager({ client, controllers: o.controllers, log });
+  const manager = new ControllerManager({
+    client,
+    controllers: o.controllers,
+    log,
+    clock: o.clock,
+    clusterCIDR: o.clusterCIDR,
+    nodeCIDRMaskSize: o.nodeCIDRMaskSize,
+    nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodMs,
+    defaultTolerationSeconds: o.defaultTolerationSeconds,
+  });
+  let leader = false;
+  const metrics = metricsFor(manager, () => leader);
   const identity = o.identity ?? `${hostname()}_${process.pid}`;
   const stopping = new AbortController();
   let healthy = true;
@@ -38,7 +89,10 @@ export async function runControllerManager(o: RunControllerManagerOptions): Prom
   let started = false;
   const lead = async (signal: AbortSignal) => {
     started = true;
-    if (await manager.start(signal)) resolveLeading();
+    if (await manager.start(signal)) {
+      leader = true;
+      resolveLeading();
+    }
   };
   let electing: Promise<void> | undefined;
   if (o.leaderElect ?? true) {
@@ -65,7 +119,12 @@ export async function runControllerManager(o: RunControllerManagerOptions): Prom
     server = createServer((req, res) => {
       const path = (req.url ?? "/").split("?")[0];
       if (path === "/healthz" || path === "/livez" || path === "/readyz") res.writeHead(healthy ? 200 : 500).end(healthy ? "ok" : "lost leadership");
-      else res.writeHead(404).end("not found");
+      else if (path === "/metrics") {
+        metrics.metrics().then(
+          (text) => res.writeHead(200, { "content-type": metrics.contentType }).end(text),
+          (e: Error) => res.writeHead(500).end(e.message),
+        );
+      } else res.writeHead(404).end("not found");
     });
     await new Promise<void>((resolve, reject) => {
       server!.once("error", reject);

@@ -32,7 +32,7 @@ function components(stateDir: string, kvPort: string, apiPort = "6443"): Compone
     },
     {
       name: "controller-manager",
-      args: ["controller-manager", "--kubeconfig", kubeconfigPath(stateDir), "--secure-port", "10257"],
+      args: ["controller-manager", "--kubeconfig", kubeconfigPath(stateDir), "--secure-port", "10257", "--cluster-cidr", "10.244.0.0/16"],
       health: "http://127.0.0.1:10257/healthz",
     },
     {

@@ -47,7 +47,8 @@ export interface ControllerOptions {
   name: string;
   client: RestClient;
   recorder?: EventRecorder;
-  reconcile: (key: string) => ReconcileResult;
+  /** Usually pure and synchronous; a wiring may make it async to check the API server first. */
+  reconcile: (key: string) => ReconcileResult | Promise<ReconcileResult>;
   /** Told about an action that failed (e.g. to lower a ReplicaSet's expectations). */
   onActionFailed?: (key: string, action: Action) => void;
   workers?: number;
@@ -55,8 +56,19 @@ export interface ControllerOptions {
 }
 
 /** A named controller: enqueue keys from handlers; run() processes them until stopped. */
+/** Counters behind the controller-manager's /metrics (upstream's workqueue_* and sync metrics). */
+export interface ControllerStats {
+  adds: number;
+  reconciles: number;
+  errors: number;
+  actions: number;
+  /** Seconds spent in reconcile plus writes, summed. */
+  busySeconds: number;
+}
+
 export class Controller {
   readonly queue = new RateLimitingQueue<string>();
+  readonly stats: ControllerStats = { adds: 0, reconciles: 0, errors: 0, actions: 0, busySeconds: 0 };
   private readonly log: (line: string) => void;
 
   constructor(private readonly opts: ControllerOptions) {
@@ -64,7 +76,17 @@ export class Controller {
   }
 
   /** The usual handler: queue the object's "namespace/name" key. */
-  enqueue = (obj: KubeObject): void => this.queue.add(metaKey(obj));
+  enqueue = (obj: KubeObject): void => this.add(metaKey(obj));
+
+  /** Queue a key (counted for /metrics). */
+  add = (key: string): void => {
+    this.stats.adds++;
+    this.queue.add(key);
+  };
+
+  get name(): string {
+    return this.opts.name;
+  }
 
   async run(): Promise<void> {
     const workers = Array.from({ length: this.opts.workers ?? 2 }, () => this.worker());
@@ -80,11 +102,14 @@ export class Controller {
       const r = await this.queue.get();
       if (r.shutdown) return;
       const key = r.item;
+      const started = performance.now();
+      this.stats.reconciles++;
       try {
-        const result = this.opts.reconcile(key);
+        const result = await this.opts.reconcile(key);
         // Writes of one reconcile go in order: a later one may depend on an earlier one.
         for (let i = 0; i < result.actions.length; i++) {
           try {
+            this.stats.actions++;
             await performAction(this.opts.client, this.opts.recorder, result.actions[i]!);
           } catch (e) {
             // This action and the ones not tried yet will not happen.
@@ -95,10 +120,12 @@ export class Controller {
         this.queue.forget(key);
         if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
       } catch (e) {
+        this.stats.errors++;
         // A conflict means our cache was behind: a quick retry with the newer state.
         if (!isConflict(e)) this.log(`${this.opts.name}: ${key}: ${(e as Error).message}`);
         this.queue.addRateLimited(key);
       } finally {
+        this.stats.busySeconds += (performance.now() - started) / 1000;
         this.queue.done(key);
       }
     }
