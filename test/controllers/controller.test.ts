@@ -1,7 +1,7 @@
 // Book 11.3: the controller loop against a real API server: informer events become keys, a pure
 // reconcile decides, the loop performs the writes, and a failed round is retried with backoff.
 import type { KubeObject } from "@corekube/api";
-import { CONFIGMAPS, InformerFactory, NAMESPACES, RestClient } from "@corekube/client";
+import { CONFIGMAPS, InformerFactory, NAMESPACES, PODS, RestClient } from "@corekube/client";
 import { Controller, type ReconcileResult } from "@corekube/controllers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ControlPlane, startControlPlane } from "../support/apiserver-process.js";
@@ -50,6 +50,36 @@ describe("Controller", () => {
       await controller.stop();
       await running;
       await factory.stop();
+    }
+  });
+
+  it("sends a run of pod creations in slow-start batches and stops after the first failing batch", async () => {
+    const ns = "ctl-batch";
+    await client.resource(NAMESPACES).create({ metadata: { name: ns } });
+    const pod = (name: string) => ({ metadata: { name, namespace: ns }, spec: { containers: [{ name: "c", image: "busybox" }] } });
+    // Ten creations; the second is invalid. Batches of 1, then 2 (which fails): 0 and 2 are made, 3..9 never tried.
+    const names = Array.from({ length: 10 }, (_, i) => (i === 1 ? "Not_A_Valid_Name" : `p${i}`));
+    const failed: string[] = [];
+    let rounds = 0;
+    const controller = new Controller({
+      name: "batch",
+      client,
+      reconcile: () => (rounds++ === 0 ? { actions: names.map((n) => ({ verb: "create" as const, resource: PODS, object: pod(n) })) } : { actions: [] }),
+      onActionFailed: (_k, a) => failed.push(a.verb === "create" ? (a.object.metadata.name ?? "") : ""),
+    });
+    const running = controller.run();
+    try {
+      controller.add("once");
+      await eventually("the round to fail", async () => failed.length > 0);
+      await eventually("the retry", async () => rounds >= 2);
+      const made = (await client.resource(PODS).list({ namespace: ns })).items.map((p) => p.metadata.name).sort();
+      expect(made).toEqual(["p0", "p2"]);
+      expect(failed.sort()).toEqual(["Not_A_Valid_Name", ...names.slice(3)].sort());
+      expect(controller.stats.errors).toBe(1);
+    } finally {
+      await controller.stop();
+      await running;
+      await client.resource(NAMESPACES).delete(ns).catch(() => undefined);
     }
   });
 });

@@ -146,6 +146,19 @@ const NAMESPACED_CONTENT: ResourceType[] = [
   POD_DISRUPTION_BUDGETS,
 ];
 
+/** Workers per controller: upstream's --concurrent-*-syncs defaults (2 where it has no flag). */
+const WORKERS: Partial<Record<ControllerName, number>> = {
+  deployment: 5,
+  replicaset: 5,
+  statefulset: 5,
+  job: 5,
+  cronjob: 5,
+  endpoints: 5,
+  namespace: 10,
+  garbagecollector: 20,
+  "ttl-after-finished": 5,
+};
+
 /** What the garbage collector watches: every built-in resource that owns or is owned (not Events). */
 const GC_RESOURCES: ResourceType[] = [...NAMESPACED_CONTENT.filter((r) => r !== EVENTS), NODES];
 
@@ -184,7 +197,7 @@ export class ControllerManager {
     this.recorder = new EventRecorder({ client, component: "controller-manager" });
     const inf = <T extends KubeObject = KubeObject>(rt: ResourceType): SharedInformer<T> => this.factory.forResource<T>(rt);
     const make = (name: ControllerName, reconcile: ControllerOptions["reconcile"], extra: Partial<ControllerOptions> = {}) => {
-      const c = new Controller({ name, client, recorder: this.recorder, reconcile, log, ...extra });
+      const c = new Controller({ name, client, recorder: this.recorder, reconcile, log, workers: WORKERS[name], ...extra });
       this.controllers.set(name, c);
       return c;
     };

@@ -43,6 +43,8 @@ export async function performAction(client: RestClient, recorder: EventRecorder 
   }
 }
 
+const isPodBatchable = (a: Action): boolean => (a.verb === "create" || a.verb === "delete") && a.resource.resource === "pods" && a.resource.group === "";
+
 export interface ControllerOptions {
   name: string;
   client: RestClient;
@@ -97,6 +99,47 @@ export class Controller {
     await this.queue.shutDownWithDrain();
   }
 
+  /**
+   * Writes of one reconcile go in order, since a later one may depend on an earlier one; a run of pod
+   * creations (or deletions) is the exception: those are independent, and go out in batches of 1, 2,
+   * 4, ... at once (upstream's slow start), so a failing batch costs one request, not hundreds.
+   */
+  private async perform(key: string, actions: Action[]): Promise<void> {
+    const failed = (a: Action) => this.opts.onActionFailed?.(key, a);
+    let i = 0;
+    while (i < actions.length) {
+      const first = actions[i]!;
+      if (!isPodBatchable(first)) {
+        try {
+          this.stats.actions++;
+          await performAction(this.opts.client, this.opts.recorder, first);
+        } catch (e) {
+          // This action and the ones not tried yet will not happen.
+          for (const a of actions.slice(i)) failed(a);
+          throw e;
+        }
+        i++;
+        continue;
+      }
+      let end = i;
+      while (end < actions.length && isPodBatchable(actions[end]!) && actions[end]!.verb === first.verb) end++;
+      let size = 1;
+      while (i < end) {
+        const batch = actions.slice(i, Math.min(end, i + size));
+        this.stats.actions += batch.length;
+        const results = await Promise.allSettled(batch.map((a) => performAction(this.opts.client, this.opts.recorder, a)));
+        i += batch.length;
+        size *= 2;
+        const errors = results.flatMap((r, j) => (r.status === "rejected" ? [[batch[j]!, r.reason as unknown] as const] : []));
+        if (errors.length > 0) {
+          for (const [a] of errors) failed(a);
+          for (const a of actions.slice(i)) failed(a);
+          throw errors[0]![1];
+        }
+      }
+    }
+  }
+
   private async worker(): Promise<void> {
     for (;;) {
       const r = await this.queue.get();
@@ -106,17 +149,7 @@ export class Controller {
       this.stats.reconciles++;
       try {
         const result = await this.opts.reconcile(key);
-        // Writes of one reconcile go in order: a later one may depend on an earlier one.
-        for (let i = 0; i < result.actions.length; i++) {
-          try {
-            this.stats.actions++;
-            await performAction(this.opts.client, this.opts.recorder, result.actions[i]!);
-          } catch (e) {
-            // This action and the ones not tried yet will not happen.
-            for (const a of result.actions.slice(i)) this.opts.onActionFailed?.(key, a);
-            throw e;
-          }
-        }
+        await this.perform(key, result.actions);
         this.queue.forget(key);
         if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
       } catch (e) {
