@@ -4,7 +4,7 @@
 // Endpoints and an EndpointSlice, a Job completes, a new namespace gets its default ServiceAccount,
 // and a deleted namespace is emptied and removed.
 import type { KubeObject, Pod } from "@corekube/api";
-import { ENDPOINT_SLICES, ENDPOINTS, JOBS, NAMESPACES, REPLICASETS, SERVICE_ACCOUNTS, SERVICES } from "@corekube/client";
+import { ENDPOINT_SLICES, ENDPOINTS, EVENTS, JOBS, NAMESPACES, REPLICASETS, RESOURCE_QUOTAS, SERVICE_ACCOUNTS, SERVICES } from "@corekube/client";
 import { type RunningControllerManager, runControllerManager } from "@corekube/controllers/run";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/eventually.js";
@@ -108,4 +108,29 @@ describe("controller-manager", () => {
       }
     }, 40_000);
   }, 60_000);
+
+  it("keeps a ResourceQuota's status.used current, and admission holds a Deployment to it", async () => {
+    const ns = await c.namespace("cm-quota");
+    const quotas = c.client.resource(RESOURCE_QUOTAS);
+    await quotas.create({ metadata: { name: "q", namespace: ns }, spec: { hard: { pods: "2" } } } as KubeObject);
+    const used = async () => ((await quotas.get("q", ns)).status as { used?: { pods?: string } } | undefined)?.used?.pods;
+    await eventually("the quota's first status", async () => (await used()) === "0");
+    const k = kubectl("1.33", c.kubeconfig);
+    try {
+      await k.ok(["create", "deployment", "web", "--image=nginx", "--replicas=3", "-n", ns]);
+      // Two pods are admitted; the third create is refused and the ReplicaSet says why.
+      await eventually("2 pods", async () => (await c.pods().list({ namespace: ns })).items.length === 2, 30_000);
+      const refused = await eventually("a FailedCreate event", async () => {
+        const events = (await c.client.resource(EVENTS).list({ namespace: ns })).items as { reason?: string; message?: string }[];
+        return events.find((e) => e.reason === "FailedCreate");
+      }, 30_000);
+      expect(refused.message).toMatch(/exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2/);
+      expect(await used()).toBe("2");
+      // Deletions are not charged back by admission: the controller recounts.
+      await k.ok(["scale", "deployment/web", "--replicas=1", "-n", ns]);
+      await eventually("used pods back to 1", async () => (await used()) === "1", 30_000);
+    } finally {
+      k.cleanup();
+    }
+  }, 90_000);
 });

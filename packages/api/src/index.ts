@@ -6,3 +6,4 @@ export * from "./status.js";
 export * from "./quantity.js";
 export * from "./events.js";
 export * from "./core-types.js";
+export * from "./quota.js";

@@ -22,3 +22,4 @@ export * from "./garbagecollector/graph.js";
 export * from "./disruption/reconcile.js";
 export * from "./ttlafterfinished/reconcile.js";
 export * from "./statefulset/reconcile.js";
+export * from "./resourcequota/reconcile.js";

@@ -1,6 +1,6 @@
 // Book 11.3: kube-controller-manager in one place: shared informers, and for each controller the
 // handlers that turn events into keys, its pure reconcile, and a loop that performs the writes.
-import { isNotFound, type KubeObject, type LabelSelector, type Lease, matches, type Node, type Pod, selectorFromLabelSelector } from "@corekube/api";
+import { isNotFound, parseQuantity, type KubeObject, type LabelSelector, type Lease, matches, type Node, type Pod, selectorFromLabelSelector } from "@corekube/api";
 import {
   CONFIGMAPS,
   CONTROLLER_REVISIONS,
@@ -20,6 +20,7 @@ import {
   POD_DISRUPTION_BUDGETS,
   PODS,
   REPLICASETS,
+  RESOURCE_QUOTAS,
   type ResourceType,
   type RestClient,
   SECRETS,
@@ -27,6 +28,8 @@ import {
   SERVICES,
   STATEFULSETS,
   type SharedInformer,
+  metaKey,
+  splitKey,
 } from "@corekube/client";
 import { reconcileCronJob } from "./cronjob/reconcile.js";
 import { reconcileDaemonSet } from "./daemonset/reconcile.js";
@@ -44,6 +47,7 @@ import { reconcileJob } from "./job/reconcile.js";
 import { reconcileNamespace } from "./namespace/reconcile.js";
 import { Expectations } from "./replicaset/expectations.js";
 import { reconcileReplicaSet } from "./replicaset/reconcile.js";
+import { reconcileResourceQuota } from "./resourcequota/reconcile.js";
 import { reconcileServiceAccounts } from "./serviceaccount/reconcile.js";
 import { reconcileStatefulSet } from "./statefulset/reconcile.js";
 import { reconcileTTLAfterFinished } from "./ttlafterfinished/reconcile.js";
@@ -65,6 +69,7 @@ export const CONTROLLER_NAMES = [
   "disruption",
   "ttl-after-finished",
   "statefulset",
+  "resourcequota",
 ] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
@@ -158,6 +163,25 @@ const WORKERS: Partial<Record<ControllerName, number>> = {
   garbagecollector: 20,
   "ttl-after-finished": 5,
 };
+
+const QUOTA_SETTLE_MS = 2000;
+
+/** Whether `next`'s status.used has a smaller amount than `cur`'s for some resource. */
+function lowersUsage(cur: KubeObject | undefined, next: KubeObject): boolean {
+  const used = (o: KubeObject | undefined) => (o?.status as { used?: Record<string, string> } | undefined)?.used ?? {};
+  const before = used(cur);
+  const after = used(next);
+  for (const [k, v] of Object.entries(before)) {
+    const a = after[k];
+    if (a === undefined) return true;
+    try {
+      if (parseQuantity(a).nanos < parseQuantity(v).nanos) return true;
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}
 
 /** What the garbage collector watches: every built-in resource that owns or is owned (not Events). */
 const GC_RESOURCES: ResourceType[] = [...NAMESPACED_CONTENT.filter((r) => r !== EVENTS), NODES];
@@ -444,6 +468,59 @@ export class ControllerManager {
       const jobs = inf(JOBS);
       const c = make("ttl-after-finished", (key) => reconcileTTLAfterFinished(key, { jobs: jobs.lister(), clock }));
       jobs.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n) });
+    }
+
+    if (on("resourcequota")) {
+      const quotas = inf(RESOURCE_QUOTAS);
+      const counted = { pods: inf<Pod>(PODS), services: inf(SERVICES), configmaps: inf(CONFIGMAPS), secrets: inf(SECRETS), pvcs: inf(PERSISTENT_VOLUME_CLAIMS) };
+      const others: Record<string, SharedInformer> = {
+        "deployments.apps": inf(DEPLOYMENTS),
+        "replicasets.apps": inf(REPLICASETS),
+        "statefulsets.apps": inf(STATEFULSETS),
+        "daemonsets.apps": inf(DAEMONSETS),
+        "jobs.batch": inf(JOBS),
+        "cronjobs.batch": inf(CRONJOBS),
+      };
+      // Admission charges status.used before the pod exists; our pod cache sees the pod a moment later.
+      // A recount that lowers used right after a charge could be that gap, and would let the next
+      // create past the limit: lower only once used has been still for QUOTA_SETTLE_MS.
+      const usedChangedAt = new Map<string, number>();
+      const recount = (key: string) =>
+        reconcileResourceQuota(key, {
+          quotas: quotas.lister(),
+          pods: counted.pods.lister(),
+          services: counted.services.lister(),
+          configmaps: counted.configmaps.lister(),
+          secrets: counted.secrets.lister(),
+          pvcs: counted.pvcs.lister(),
+          others: Object.fromEntries(Object.entries(others).map(([k, v]) => [k, v.lister()])),
+          clock,
+        });
+      const c = make("resourcequota", (key) => {
+        const r = recount(key);
+        const since = clock.now().getTime() - (usedChangedAt.get(key) ?? 0);
+        if (since >= QUOTA_SETTLE_MS) return r;
+        const { namespace, name } = splitKey(key);
+        const cur = quotas.lister().get(name, namespace);
+        const lowers = r.actions.some((a) => a.verb === "updateStatus" && lowersUsage(cur, a.object));
+        return lowers ? { actions: r.actions.filter((a) => a.verb !== "updateStatus"), requeueAfterMs: QUOTA_SETTLE_MS - since } : r;
+      });
+      const usedOf = (q: KubeObject) => JSON.stringify((q.status as { used?: unknown } | undefined)?.used ?? {});
+      quotas.addEventHandler({
+        onAdd: c.enqueue,
+        onUpdate: (o, n) => {
+          if (usedOf(o) !== usedOf(n)) usedChangedAt.set(metaKey(n), clock.now().getTime());
+          if (JSON.stringify(o.spec) !== JSON.stringify(n.spec) || !n.status) c.enqueue(n);
+        },
+        onDelete: (q) => usedChangedAt.delete(metaKey(q)),
+      });
+      // Anything counted changed: every quota of its namespace may need a new status.used.
+      const touched = (o: KubeObject) => {
+        for (const q of quotas.lister().list({ namespace: o.metadata.namespace })) c.enqueue(q);
+      };
+      for (const i of [...Object.values(counted), ...Object.values(others)] as SharedInformer[]) {
+        i.addEventHandler({ onAdd: touched, onUpdate: (_o, n) => touched(n), onDelete: touched });
+      }
     }
 
     if (on("garbagecollector")) this.wireGarbageCollector(client, make, inf);

@@ -46,6 +46,9 @@ export interface RunControllerManagerOptions {
   identity?: string;
   /** Port for /healthz and /metrics on 127.0.0.1 (0: any free port; undefined: none). */
   healthPort?: number;
+  /** Client-side rate limit of the controllers' requests (0: none); default 100 qps, burst 200. */
+  kubeApiQps?: number;
+  kubeApiBurst?: number;
   clusterCIDR?: string;
   nodeCIDRMaskSize?: number;
   nodeMonitorGracePeriodMs?: number;
@@ -66,7 +69,7 @@ export interface RunningControllerManager {
 
 export async function runControllerManager(o: RunControllerManagerOptions): Promise<RunningControllerManager> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const client = await RestClient.fromKubeconfig({ path: o.kubeconfig, userAgent: "corekube-controller-manager", qps: 100, burst: 200, maxConnections: 64 });
+  const client = await RestClient.fromKubeconfig({ path: o.kubeconfig, userAgent: "corekube-controller-manager", qps: o.kubeApiQps ?? 100, burst: o.kubeApiBurst ?? 200, maxConnections: 64 });
   const manager = new ControllerManager({
     client,
     controllers: o.controllers,

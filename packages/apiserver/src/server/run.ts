@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { isAlreadyExists, isNotFound, type PriorityClass } from "@corekube/api";
+import { isAlreadyExists, isNotFound, notFound, type PriorityClass, type ResourceQuota } from "@corekube/api";
 import { prefixEnd } from "@corekube/kv/client/index";
 import { clientCertAuthenticator } from "../auth/x509.js";
 import { loadTokenFile } from "../auth/tokenfile.js";
@@ -28,6 +28,8 @@ import { EtcdStorage } from "../storage/etcd.js";
 import type { CacheWatcher } from "../cacher/watch-cache.js";
 import { namespaceLifecycle } from "../admission/namespace-lifecycle.js";
 import { priority, type PriorityClassLookup } from "../admission/priority.js";
+import { limitRanger, type LimitRange, type LimitRangeLookup } from "../admission/limit-ranger.js";
+import { resourceQuota, type QuotaAccess } from "../admission/resource-quota.js";
 import { ServiceAllocator, parseCidr, parsePortRange } from "../admission/service-ips.js";
 import { ApiRegistry } from "./api-registry.js";
 import { createApp, type HealthCheck, type OpenApiProvider } from "./app.js";
@@ -156,7 +158,45 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       if (def.group === "apiextensions.k8s.io" && def.resource === "customresourcedefinitions") await deleteCustomResources(obj);
     },
   };
-  const admission = new AdmissionChain([namespaceLifecycle(nsLookup), priority(pcLookup), allocator.plugin(), crdCleanup]);
+  // LimitRanger and ResourceQuota read their objects from the watch cache too; a quota's charge is
+  // a status write through the store, retried on conflicts.
+  const lrLookup: LimitRangeLookup = {
+    async list(namespace) {
+      return (await registry.get("", "v1", "limitranges")!.list(namespace, { resourceVersion: "0" })).items as LimitRange[];
+    },
+  };
+  const quotaStore = () => registry.get("", "v1", "resourcequotas")!;
+  const quotaAccess: QuotaAccess = {
+    async list(namespace) {
+      return (await quotaStore().list(namespace, { resourceVersion: "0" })).items as ResourceQuota[];
+    },
+    async updateStatus(namespace, name, change) {
+      try {
+        await quotaStore().update(
+          systemContext(),
+          namespace,
+          name,
+          (cur) => {
+            if (!cur) throw notFound("resourcequotas", name);
+            return change(cur as ResourceQuota);
+          },
+          { subresource: "status", manager: false },
+        );
+        return true;
+      } catch (e) {
+        if (isNotFound(e)) return false;
+        throw e;
+      }
+    },
+  };
+  const admission = new AdmissionChain([
+    namespaceLifecycle(nsLookup),
+    limitRanger(lrLookup),
+    priority(pcLookup),
+    resourceQuota(quotaAccess),
+    allocator.plugin(),
+    crdCleanup,
+  ]);
   const hooks: StoreHooks = {
     validateMeta: (obj, def, create) => validateObjectMeta(obj, def, { create }),
     validateMetaUpdate: (obj, old) => validateObjectMetaUpdate(obj, old),

@@ -9,6 +9,8 @@ export const controllerManagerFlags: FlagSpec[] = [
   { name: "controllers", help: `controllers to run, comma separated, "*" for all (${CONTROLLER_NAMES.join(", ")})`, default: "*", list: true },
   { name: "leader-elect", help: "take the kube-system/kube-controller-manager Lease before acting (true/false)", default: "true" },
   { name: "secure-port", help: "port for /healthz and /metrics on 127.0.0.1 (plain HTTP here; 0 turns it off)", default: "10257" },
+  { name: "kube-api-qps", help: "requests per second to the API server, averaged (0: no limit)", default: "100" },
+  { name: "kube-api-burst", help: "requests allowed at once above --kube-api-qps", default: "200" },
   { name: "cluster-cidr", help: "the pod range; with it the nodeipam controller gives each node a spec.podCIDR from it (e.g. 10.244.0.0/16)", default: "" },
   { name: "node-cidr-mask-size", help: "prefix length of each node's podCIDR", default: "24" },
   { name: "node-monitor-grace-period", help: "how long a node may stop renewing its Lease before it is marked Unknown and tainted", default: "40s" },
@@ -42,6 +44,8 @@ export async function controllerManagerCommand(argv: string[]): Promise<number> 
   if (controllers.includes("nodeipam") && !clusterCIDR) throw new UsageError("the nodeipam controller needs --cluster-cidr");
   const running = await runControllerManager({
     clusterCIDR,
+    kubeApiQps: flagInt(p, controllerManagerFlags, "kube-api-qps"),
+    kubeApiBurst: flagInt(p, controllerManagerFlags, "kube-api-burst"),
     nodeCIDRMaskSize: mask,
     nodeMonitorGracePeriodMs: flagDurationMs(p, controllerManagerFlags, "node-monitor-grace-period"),
     defaultTolerationSeconds: flagInt(p, controllerManagerFlags, "default-not-ready-toleration-seconds"),

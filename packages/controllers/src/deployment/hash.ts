@@ -22,7 +22,8 @@ function canonical(value: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(value).sort()) {
       const v = canonical((value as Record<string, unknown>)[k]);
-      if (v === undefined) continue;
+      // null, absent and empty all mean "not set" (kubectl rollout undo sends creationTimestamp: null).
+      if (v === undefined || v === null) continue;
       if (Array.isArray(v) && v.length === 0) continue;
       if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0) continue;
       out[k] = v;

@@ -132,12 +132,24 @@ export class Controller {
         size *= 2;
         const errors = results.flatMap((r, j) => (r.status === "rejected" ? [[batch[j]!, r.reason as unknown] as const] : []));
         if (errors.length > 0) {
-          for (const [a] of errors) failed(a);
+          for (const [a, e] of errors) {
+            failed(a);
+            this.reportFailedCreate(a, e);
+          }
           for (const a of actions.slice(i)) failed(a);
           throw errors[0]![1];
         }
       }
     }
+  }
+
+  /** A refused pod creation shows up on the owner as upstream's FailedCreate event (quota, admission). */
+  private reportFailedCreate(a: Action, e: unknown): void {
+    if (a.verb !== "create" || !this.opts.recorder) return;
+    const ref = a.object.metadata.ownerReferences?.find((r) => r.controller);
+    if (!ref) return;
+    const owner = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: a.object.metadata.namespace, uid: ref.uid } };
+    this.opts.recorder.eventf(owner, "Warning", "FailedCreate", `Error creating: ${(e as Error).message}`);
   }
 
   private async worker(): Promise<void> {
