@@ -32,8 +32,8 @@ function intFlag(name: string, dflt: number): number {
   return v;
 }
 for (const a of argv) {
-  if (a.startsWith("--") && !["--quick", "--deployments", "--replicas", "--nodes"].includes(a)) {
-    console.error(`unknown flag ${a} (known: --quick, --deployments N, --replicas N, --nodes N)`);
+  if (a.startsWith("--") && !["--quick", "--deployments", "--replicas", "--nodes", "--kube-api-qps"].includes(a)) {
+    console.error(`unknown flag ${a} (known: --quick, --deployments N, --replicas N, --nodes N, --kube-api-qps N (the controller-manager's; 0 = no limit))`);
     process.exit(2);
   }
 }
@@ -41,6 +41,17 @@ const DEPLOYS = intFlag("--deployments", quick ? 10 : 100);
 const REPLICAS = intFlag("--replicas", 10);
 const NODES = intFlag("--nodes", quick ? 10 : 100);
 const PODS_TOTAL = DEPLOYS * REPLICAS;
+/** The controller-manager's own --kube-api-qps (its default when not given); burst is twice it. */
+const CM_QPS = (() => {
+  const i = argv.indexOf("--kube-api-qps");
+  if (i < 0) return undefined;
+  const v = Number(argv[i + 1]);
+  if (!Number.isInteger(v) || v < 0) {
+    console.error(`--kube-api-qps needs a whole number (0 = no limit), got "${argv[i + 1] ?? ""}"`);
+    process.exit(2);
+  }
+  return v;
+})();
 const NS = "bench-deploy";
 const CREATE_CONCURRENCY = 16;
 const CASE_TIMEOUT_MS = 600_000;
@@ -184,7 +195,7 @@ async function main(): Promise<void> {
   console.log(
     `controller-manager benchmark${quick ? " (quick)" : ""}: ${DEPLOYS} Deployments × ${REPLICAS} replicas = ${PODS_TOTAL} pods on ${NODES} simulated nodes`,
   );
-  console.log("  processes: corekube kv, apiserver, scheduler, simulated-nodes (start-delay 200ms), controller-manager (--leader-elect=false)");
+  console.log(`  processes: corekube kv, apiserver, scheduler, simulated-nodes (start-delay 200ms), controller-manager (--leader-elect=false${CM_QPS === undefined ? "" : ` --kube-api-qps ${CM_QPS}`})`);
   const cp: ControlPlane = await startControlPlane({ backend: "kv" });
   cleanups.push(() => cp.stop());
   const client = await RestClient.fromKubeconfig({ path: cp.kubeconfig, qps: 0, userAgent: "bench-controllers" });
@@ -203,7 +214,8 @@ async function main(): Promise<void> {
   // The simulated kubelets get room for every pod's status write, so they are not what is measured.
   const sim = start("simulated-nodes", ["simulated-nodes", "--kubeconfig", cp.kubeconfig, "--count", String(NODES), "--kube-api-qps", "2000"]);
   await sim.waitFor(`running ${NODES} node(s)`, 120_000);
-  const cm = start("controller-manager", ["controller-manager", "--kubeconfig", cp.kubeconfig, "--leader-elect=false", "--secure-port", "0"]);
+  const qpsArgs = CM_QPS === undefined ? [] : ["--kube-api-qps", String(CM_QPS), "--kube-api-burst", String(CM_QPS * 2)];
+  const cm = start("controller-manager", ["controller-manager", "--kubeconfig", cp.kubeconfig, "--leader-elect=false", "--secure-port", "0", ...qpsArgs]);
   await cm.waitFor("controller-manager: running", 60_000);
 
   // The namespace's default ServiceAccount shows the controller-manager's informers are synced.
