@@ -103,4 +103,37 @@ describe("kubectl delete --cascade", () => {
     await cms.delete("owner", { namespace: ns });
     await eventually("the dependent follows its owner", async () => (await cms.list({ namespace: ns })).items.length === 0, 20_000);
   }, 60_000);
+
+  it("follows custom resources too: a dependent widget is collected, and a deleted namespace is emptied of widgets", async () => {
+    const crds = c.client.resource({ group: "apiextensions.k8s.io", version: "v1", resource: "customresourcedefinitions", kind: "CustomResourceDefinition", namespaced: false });
+    await crds.create({
+      metadata: { name: "widgets.gc.example.com" },
+      spec: {
+        group: "gc.example.com",
+        scope: "Namespaced",
+        names: { plural: "widgets", singular: "widget", kind: "Widget" },
+        versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }],
+      },
+    });
+    try {
+      const widgets = c.client.resource({ group: "gc.example.com", version: "v1", resource: "widgets", kind: "Widget", namespaced: true });
+      const ns = await c.namespace("gc-custom");
+      const owner = await eventually("the Widget kind served", async () => widgets.create({ metadata: { name: "owner", namespace: ns } }).catch(() => undefined));
+      await widgets.create({
+        metadata: { name: "part", namespace: ns, ownerReferences: [{ apiVersion: "gc.example.com/v1", kind: "Widget", name: "owner", uid: owner.metadata.uid! }] },
+      });
+      await widgets.delete("owner", { namespace: ns });
+      await eventually("the dependent widget collected", async () => (await widgets.list({ namespace: ns })).items.length === 0, 20_000);
+
+      await widgets.create({ metadata: { name: "left-behind", namespace: ns } });
+      await c.client.resource({ group: "", version: "v1", resource: "namespaces", kind: "Namespace", namespaced: false }).delete(ns);
+      await eventually("the namespace gone", async () => {
+        const all = await c.client.resource({ group: "", version: "v1", resource: "namespaces", kind: "Namespace", namespaced: false }).list();
+        return !all.items.some((n) => n.metadata.name === ns);
+      }, 30_000);
+      expect((await widgets.list({ namespace: ns })).items).toHaveLength(0);
+    } finally {
+      await crds.delete("widgets.gc.example.com").catch(() => undefined);
+    }
+  }, 60_000);
 });

@@ -23,3 +23,4 @@ export * from "./disruption/reconcile.js";
 export * from "./ttlafterfinished/reconcile.js";
 export * from "./statefulset/reconcile.js";
 export * from "./resourcequota/reconcile.js";
+export * from "./framework/custom-resources.js";

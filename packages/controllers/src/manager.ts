@@ -37,6 +37,7 @@ import { reconcileDeployment } from "./deployment/reconcile.js";
 import { reconcileDisruption, scaleOfController } from "./disruption/reconcile.js";
 import { reconcileEndpoints } from "./endpoints/reconcile.js";
 import { Controller, type ControllerOptions } from "./framework/controller.js";
+import { CustomResources } from "./framework/custom-resources.js";
 import { controllerRef } from "./framework/owners.js";
 import { type Action, type Clock, type ReconcileResult, realClock } from "./framework/types.js";
 import { UidIndex } from "./garbagecollector/graph.js";
@@ -129,7 +130,7 @@ function nodeShapeChanged(o: Node, n: Node): boolean {
   );
 }
 
-/** Namespaced resources the namespace controller empties (custom resources are not covered yet). */
+/** Built-in namespaced resources the namespace controller empties (custom ones come from CRDs). */
 const NAMESPACED_CONTENT: ResourceType[] = [
   PODS,
   SERVICES,
@@ -318,13 +319,18 @@ export class ControllerManager {
       pods.addEventHandler({ onAdd: owner, onUpdate: (_o, n) => owner(n), onDelete: owner });
     }
 
+    const customResources = on("namespace") || on("garbagecollector") ? new CustomResources(this.factory) : undefined;
+
     if (on("namespace")) {
       const namespaces = inf(NAMESPACES);
-      const contents = NAMESPACED_CONTENT.map((resource) => ({ resource, reader: inf(resource).lister() }));
+      const builtin = NAMESPACED_CONTENT.map((resource) => ({ resource, reader: inf(resource).lister() }));
       // The namespace's finalizer is lifted through namespaces/<name>/finalize, the only path the
       // API server allows for spec.finalizers.
       const c = make("namespace", (name) => {
-        const r = reconcileNamespace(name, { namespaces: namespaces.lister(), contents, clock });
+        // A custom resource whose informer has not listed yet could hide objects: wait for it.
+        if (!customResources!.synced() && namespaces.lister().get(name)?.metadata.deletionTimestamp) return { actions: [], requeueAfterMs: 500 };
+        const custom = customResources!.list().map(({ rt, informer }) => ({ resource: rt, reader: informer.lister() }));
+        const r = reconcileNamespace(name, { namespaces: namespaces.lister(), contents: [...builtin, ...custom], clock });
         return { ...r, actions: r.actions.map((a) => (a.verb === "update" && a.resource === NAMESPACES ? { ...a, subresource: "finalize" } : a)) };
       });
       namespaces.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n) });
@@ -523,7 +529,7 @@ export class ControllerManager {
       }
     }
 
-    if (on("garbagecollector")) this.wireGarbageCollector(client, make, inf);
+    if (on("garbagecollector")) this.wireGarbageCollector(client, make, inf, customResources!);
   }
 
   /**
@@ -535,6 +541,7 @@ export class ControllerManager {
     client: RestClient,
     make: (name: ControllerName, reconcile: ControllerOptions["reconcile"], extra?: Partial<ControllerOptions>) => Controller,
     inf: <T extends KubeObject = KubeObject>(rt: ResourceType) => SharedInformer<T>,
+    customResources: CustomResources,
   ): void {
     const resources = [...GC_RESOURCES];
     const index = new UidIndex(resources);
@@ -563,8 +570,8 @@ export class ControllerManager {
     const beingCollected = (o: KubeObject) =>
       Boolean(o.metadata.deletionTimestamp) && (o.metadata.finalizers ?? []).some((f) => f === FOREGROUND_FINALIZER || f === ORPHAN_FINALIZER);
     const owners = (o: KubeObject) => (o.metadata.ownerReferences ?? []).map((r) => r.uid);
-    for (const rt of resources) {
-      inf(rt).addEventHandler({
+    const watch = (rt: ResourceType, informer: SharedInformer) => {
+      informer.addEventHandler({
         onAdd: (o) => {
           index.observe(rt, o);
           if (owners(o).length > 0 || beingCollected(o)) c.add(o.metadata.uid ?? "");
@@ -588,7 +595,12 @@ export class ControllerManager {
           for (const u of owners(o)) if (index.get(u)) c.add(u);
         },
       });
-    }
+    };
+    for (const rt of resources) watch(rt, inf(rt));
+    customResources.onResource((rt, informer) => {
+      index.addResource(rt);
+      watch(rt, informer);
+    });
   }
 
   /** Starts informers, waits for their caches, then runs every controller until stop(). */
