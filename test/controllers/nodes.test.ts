@@ -22,6 +22,7 @@ beforeAll(async () => {
     healthPort: 0,
     clusterCIDR: "10.200.0.0/16",
     nodeMonitorGracePeriodMs: 3000,
+    podGCQuarantineMs: 1000,
     log: () => undefined,
   });
   await cm.leading;
@@ -97,6 +98,16 @@ describe("node lifecycle", () => {
       return !(n.spec?.taints ?? []).some((t) => t.key === "node.kubernetes.io/unreachable");
     }, 30_000);
   }, 120_000);
+
+  it("collects the pods of a node that is removed for good", async () => {
+    const ns = "node-life";
+    const victim = (await running(ns))[0]!.spec.nodeName!;
+    await sim.failNode(victim);
+    await c.nodesApi().delete(victim);
+    // No kubelet will ever confirm these pods' end: the pod garbage collector force-deletes them.
+    await eventually("the pods of the removed node gone", async () => !(await c.pods().list({ namespace: ns })).items.some((p) => p.spec.nodeName === victim), 20_000);
+    await eventually("3 running pods again", async () => (await running(ns)).length === 3, 30_000);
+  }, 60_000);
 });
 
 describe("kubectl cordon and drain", () => {

@@ -24,3 +24,4 @@ export * from "./ttlafterfinished/reconcile.js";
 export * from "./statefulset/reconcile.js";
 export * from "./resourcequota/reconcile.js";
 export * from "./framework/custom-resources.js";
+export * from "./podgc/reconcile.js";

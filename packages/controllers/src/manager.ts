@@ -48,6 +48,7 @@ import { reconcileJob } from "./job/reconcile.js";
 import { reconcileNamespace } from "./namespace/reconcile.js";
 import { Expectations } from "./replicaset/expectations.js";
 import { reconcileReplicaSet } from "./replicaset/reconcile.js";
+import { reconcilePodGC } from "./podgc/reconcile.js";
 import { reconcileResourceQuota } from "./resourcequota/reconcile.js";
 import { reconcileServiceAccounts } from "./serviceaccount/reconcile.js";
 import { reconcileStatefulSet } from "./statefulset/reconcile.js";
@@ -71,6 +72,7 @@ export const CONTROLLER_NAMES = [
   "ttl-after-finished",
   "statefulset",
   "resourcequota",
+  "podgc",
 ] as const;
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
@@ -166,6 +168,7 @@ const WORKERS: Partial<Record<ControllerName, number>> = {
 };
 
 const QUOTA_SETTLE_MS = 2000;
+const PODGC_PERIOD_MS = 20_000;
 
 /** Whether `next`'s status.used has a smaller amount than `cur`'s for some resource. */
 function lowersUsage(cur: KubeObject | undefined, next: KubeObject): boolean {
@@ -199,6 +202,10 @@ export interface ControllerManagerOptions {
   nodeCIDRMaskSize?: number;
   /** How long a node may be silent before it is marked Unknown (--node-monitor-grace-period, default 40 s). */
   nodeMonitorGracePeriodMs?: number;
+  /** Finished pods kept before the oldest are deleted (--terminated-pod-gc-threshold, default 12500; 0: never). */
+  terminatedPodGCThreshold?: number;
+  /** How long a node must be gone before its pods are collected (default 40 s; tests shorten it). */
+  podGCQuarantineMs?: number;
   /** tolerationSeconds for pods without their own not-ready/unreachable toleration (default 300). */
   defaultTolerationSeconds?: number;
 }
@@ -527,6 +534,38 @@ export class ControllerManager {
       for (const i of [...Object.values(counted), ...Object.values(others)] as SharedInformer[]) {
         i.addEventHandler({ onAdd: touched, onUpdate: (_o, n) => touched(n), onDelete: touched });
       }
+    }
+
+    if (on("podgc")) {
+      const pods = inf<Pod>(PODS);
+      const nodes = inf<Node>(NODES);
+      // When each missing node was first noticed missing: its pods wait out a quarantine first.
+      const missingSince = new Map<string, number>();
+      const c = make(
+        "podgc",
+        () => {
+          const now = clock.now().getTime();
+          const r = reconcilePodGC({
+            pods: pods.lister(),
+            nodes: nodes.lister(),
+            missingForMs: (n) => {
+              if (!missingSince.has(n)) missingSince.set(n, now);
+              return now - missingSince.get(n)!;
+            },
+            terminatedThreshold: opts.terminatedPodGCThreshold,
+            quarantineMs: opts.podGCQuarantineMs,
+          });
+          // Upstream looks every 20 s whatever happens; so do we.
+          return { ...r, requeueAfterMs: Math.min(r.requeueAfterMs ?? PODGC_PERIOD_MS, PODGC_PERIOD_MS) };
+        },
+        { workers: 1 },
+      );
+      c.add("pods");
+      nodes.addEventHandler({ onAdd: (n) => missingSince.delete(n.metadata.name ?? ""), onDelete: () => c.add("pods") });
+      const check = (p: Pod) => {
+        if ((p.spec.nodeName && !nodes.lister().get(p.spec.nodeName)) || (!p.spec.nodeName && p.metadata.deletionTimestamp)) c.add("pods");
+      };
+      pods.addEventHandler({ onAdd: check, onUpdate: (_o, n) => check(n) });
     }
 
     if (on("garbagecollector")) this.wireGarbageCollector(client, make, inf, customResources!);

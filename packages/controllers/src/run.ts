@@ -53,6 +53,8 @@ export interface RunControllerManagerOptions {
   nodeCIDRMaskSize?: number;
   nodeMonitorGracePeriodMs?: number;
   defaultTolerationSeconds?: number;
+  terminatedPodGCThreshold?: number;
+  podGCQuarantineMs?: number;
   /** Time as the controllers see it (tests inject a FakeClock for CronJobs). */
   clock?: Clock;
   log?: (line: string) => void;
@@ -79,6 +81,8 @@ export async function runControllerManager(o: RunControllerManagerOptions): Prom
     nodeCIDRMaskSize: o.nodeCIDRMaskSize,
     nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodMs,
     defaultTolerationSeconds: o.defaultTolerationSeconds,
+    terminatedPodGCThreshold: o.terminatedPodGCThreshold,
+    podGCQuarantineMs: o.podGCQuarantineMs,
   });
   let leader = false;
   const metrics = metricsFor(manager, () => leader);

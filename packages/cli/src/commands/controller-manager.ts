@@ -14,6 +14,7 @@ export const controllerManagerFlags: FlagSpec[] = [
   { name: "cluster-cidr", help: "the pod range; with it the nodeipam controller gives each node a spec.podCIDR from it (e.g. 10.244.0.0/16)", default: "" },
   { name: "node-cidr-mask-size", help: "prefix length of each node's podCIDR", default: "24" },
   { name: "node-monitor-grace-period", help: "how long a node may stop renewing its Lease before it is marked Unknown and tainted", default: "40s" },
+  { name: "terminated-pod-gc-threshold", help: "finished pods kept before the pod garbage collector deletes the oldest (0: never)", default: "12500" },
   { name: "default-not-ready-toleration-seconds", help: "how long pods without their own toleration stay on an unreachable or not-ready node", default: "300" },
 ];
 
@@ -49,6 +50,7 @@ export async function controllerManagerCommand(argv: string[]): Promise<number> 
     nodeCIDRMaskSize: mask,
     nodeMonitorGracePeriodMs: flagDurationMs(p, controllerManagerFlags, "node-monitor-grace-period"),
     defaultTolerationSeconds: flagInt(p, controllerManagerFlags, "default-not-ready-toleration-seconds"),
+    terminatedPodGCThreshold: flagInt(p, controllerManagerFlags, "terminated-pod-gc-threshold"),
     kubeconfig: flagValue(p, controllerManagerFlags, "kubeconfig") || undefined,
     controllers,
     leaderElect: le === "true",
