@@ -218,6 +218,31 @@ describe("workload controllers, end to end", () => {
     expect(rs.map((r) => (r.spec as { replicas: number }).replicas)).toEqual([1]);
   }, 90_000);
 
+  it("`kubectl rollout pause` holds a template change back until `kubectl rollout resume`", async () => {
+    const ns = await c.namespace("wl-pause");
+    await k.ok(["create", "deployment", "web", "--image=nginx:1", "--replicas=2", "-n", ns]);
+    await rolloutStatus("deployment", ns);
+    await k.ok(["rollout", "pause", "deployment/web", "-n", ns]);
+    await k.ok(["set", "image", "deployment/web", "nginx=nginx:2", "-n", ns]);
+    // The controller sees the change (observedGeneration catches up) but makes no new ReplicaSet.
+    await eventually("the paused generation observed", async () => {
+      const d = await c.client.resource(DEPLOYMENTS).get("web", ns);
+      return (d.status as { observedGeneration?: number } | undefined)?.observedGeneration === d.metadata.generation;
+    });
+    const d = await c.client.resource(DEPLOYMENTS).get("web", ns);
+    const progressing = ((d.status as { conditions?: { type: string; reason?: string }[] }).conditions ?? []).find((x) => x.type === "Progressing");
+    expect(progressing?.reason).toBe("DeploymentPaused");
+    expect((await c.client.resource(REPLICASETS).list({ namespace: ns })).items).toHaveLength(1);
+    expect((await livePods(ns)).every((p) => image(p) === "nginx:1")).toBe(true);
+
+    await k.ok(["rollout", "resume", "deployment/web", "-n", ns]);
+    await rolloutStatus("deployment", ns);
+    await eventually("2 pods on nginx:2", async () => {
+      const pods = await c.pods().list({ namespace: ns });
+      return pods.items.length === 2 && pods.items.every((p) => image(p) === "nginx:2" && ready(p));
+    }, 30_000);
+  }, 90_000);
+
   it("a StatefulSet starts web-0, web-1, web-2 one at a time with their claims, and scales down from the top", async () => {
     const ns = await c.namespace("wl-sts");
     const manifest = {
