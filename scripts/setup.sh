@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what corekube needs on a fresh Debian/Ubuntu machine: pnpm (pinned), the workspace's
-# packages, and (with --test) Debian's etcd, which the conformance tests and benchmarks compare with.
+# packages, the node's Debian tools, and (with --test) Debian's etcd, which the conformance tests and
+# benchmarks compare with, plus the registry and CNI plugins the kubelet's tests use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,17 +24,34 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version)" != "$PNPM_VERSION"
   npm install -g "pnpm@$PNPM_VERSION" >/dev/null
 fi
 
-if [ "$want_test" = 1 ] && ! command -v etcd >/dev/null 2>&1; then
+# Debian packages, each checked by a file it installs: the node's tools (the kubelet runs pods with
+# util-linux's unshare/nsenter/setpriv, busybox-static, catatonit as the pause process, iproute2 and
+# iptables for networking) and, for the tests, etcd, Debian's CNI plugins and a registry with skopeo/umoci.
+apt_wanted=()
+want_pkg() { [ -e "$2" ] || apt_wanted+=("$1"); }
+want_pkg busybox-static /bin/busybox
+want_pkg catatonit /usr/bin/catatonit
+want_pkg iproute2 /usr/sbin/ip
+want_pkg iptables /usr/sbin/iptables
+want_pkg util-linux /usr/bin/setpriv
+if [ "$want_test" = 1 ]; then
+  want_pkg etcd-server /usr/bin/etcd
+  want_pkg containernetworking-plugins /usr/lib/cni/bridge
+  want_pkg docker-registry /usr/bin/docker-registry
+  want_pkg skopeo /usr/bin/skopeo
+  want_pkg umoci /usr/bin/umoci
+fi
+if [ "${#apt_wanted[@]}" -gt 0 ]; then
   need_root
-  echo "corekube setup: installing Debian's etcd-server (the reference the tests compare with)"
+  echo "corekube setup: installing Debian packages: ${apt_wanted[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  # Keep the package's service from starting: the tests start their own etcd on loopback.
+  # Keep packages' services (etcd, the registry) from starting: tests start their own on loopback.
   own_policy=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
   fi
   apt-get update -qq
-  apt-get install -y -qq etcd-server >/dev/null
+  apt-get install -y -qq "${apt_wanted[@]}" >/dev/null
   [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
 fi
 
