@@ -7,3 +7,5 @@ export * from "./quantity.js";
 export * from "./events.js";
 export * from "./core-types.js";
 export * from "./quota.js";
+export * from "./qos.js";
+export * from "./node-lease.js";

@@ -1,10 +1,10 @@
 // Book 2.3.2 and 9.3: what a kubelet writes when it registers its node — the Node (labels, pod CIDR,
 // capacity, conditions, addresses, nodeInfo) and its heartbeat Lease in kube-node-lease. Pure code.
 import { createHash } from "node:crypto";
-import { type Lease, type Node, type NodeCondition, type Taint, rfc3339, rfc3339Micro } from "@corekube/api";
+import { buildNodeLease, NODE_LEASE_NAMESPACE, type Node, type NodeCondition, type Taint, rfc3339 } from "@corekube/api";
 
 export const SIMULATED_LABEL = "corekube.io/simulated";
-export const NODE_LEASE_NAMESPACE = "kube-node-lease";
+export { NODE_LEASE_NAMESPACE };
 export const KUBELET_VERSION = "v1.33.0-corekube-sim";
 export const CONTAINER_RUNTIME_VERSION = "simulated://1";
 export const KUBELET_PORT = 10250;
@@ -104,23 +104,8 @@ export function buildNode(t: NodeTemplate, now: Date, bootID: string): Node {
   };
 }
 
-/** The node's heartbeat Lease: held by the node, owned by the Node so it goes when the Node goes. */
-export function buildLease(node: { name: string; uid?: string }, durationSeconds: number, now: Date): Lease {
-  return {
-    apiVersion: "coordination.k8s.io/v1",
-    kind: "Lease",
-    metadata: {
-      name: node.name,
-      namespace: NODE_LEASE_NAMESPACE,
-      ...(node.uid ? { ownerReferences: [{ apiVersion: "v1", kind: "Node", name: node.name, uid: node.uid }] } : {}),
-    },
-    spec: {
-      holderIdentity: node.name,
-      leaseDurationSeconds: durationSeconds,
-      renewTime: rfc3339Micro(now),
-    },
-  };
-}
+/** The node's heartbeat Lease (shared with the real kubelet). */
+export const buildLease = buildNodeLease;
 
 /** Parses "key=value:Effect" or "key:Effect" (kubectl taint's syntax). */
 export function parseTaint(text: string): Taint {

@@ -1,11 +1,11 @@
 // Book 2.4 and 11.3: the node lifecycle controller's reconcile: a node whose kubelet went quiet (no
 // Lease renewal, no status heartbeat) is marked Unknown and tainted; its pods leave when tolerance ends.
-import { type Lease, type Node, type NodeCondition, type Pod, rfc3339, type Taint, type Toleration } from "@corekube/api";
+import { type Lease, NODE_LEASE_NAMESPACE, type Node, type NodeCondition, type Pod, rfc3339, type Taint, type Toleration } from "@corekube/api";
 import { NODES, PODS } from "@corekube/client";
 import { tolerates } from "@corekube/scheduler/plugins/helpers/taints";
 import type { Action, Clock, ObjectReader, ReconcileResult } from "../framework/types.js";
 
-export const NODE_LEASE_NAMESPACE = "kube-node-lease";
+export { NODE_LEASE_NAMESPACE };
 export const TAINT_UNREACHABLE = "node.kubernetes.io/unreachable";
 export const TAINT_NOT_READY = "node.kubernetes.io/not-ready";
 
