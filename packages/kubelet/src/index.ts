@@ -1,2 +1,2 @@
 // Book 9.1-9.3: the kubelet: the node agent that turns pods bound to its node into processes.
-export {};
+export * from "./cgroups/index.js";
