@@ -40,6 +40,7 @@ if [ "$want_test" = 1 ]; then
   want_pkg docker-registry /usr/bin/docker-registry
   want_pkg skopeo /usr/bin/skopeo
   want_pkg umoci /usr/bin/umoci
+  want_pkg nftables /usr/sbin/nft
 fi
 if [ "${#apt_wanted[@]}" -gt 0 ]; then
   need_root
