@@ -34,6 +34,7 @@ want_pkg catatonit /usr/bin/catatonit
 want_pkg iproute2 /usr/sbin/ip
 want_pkg iptables /usr/sbin/iptables
 want_pkg util-linux /usr/bin/setpriv
+want_pkg attr /usr/bin/setfattr
 if [ "$want_test" = 1 ]; then
   want_pkg etcd-server /usr/bin/etcd
   want_pkg containernetworking-plugins /usr/lib/cni/bridge

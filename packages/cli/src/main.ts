@@ -6,6 +6,7 @@ import { downCommand, statusCommand, upCommand } from "./commands/cluster.js";
 import { kvCommand } from "./commands/kv.js";
 import { apiserverCommand } from "./commands/apiserver.js";
 import { controllerManagerCommand } from "./commands/controller-manager.js";
+import { imagesCommand } from "./commands/images.js";
 import { schedulerCommand } from "./commands/scheduler.js";
 import { simulatedNodesCommand } from "./commands/simulated-nodes.js";
 import { UsageError } from "./flags.js";
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   status: { summary: "show which components run", run: statusCommand },
   kv: { summary: "run a member of the Raft-replicated key-value store (etcd's flags and API)", run: kvCommand },
   apiserver: { summary: "run the Kubernetes API server (kube-apiserver's flags)", run: apiserverCommand },
+  images: { summary: "the node's image store: import an OCI layout, list, rm, pull", run: imagesCommand },
   "controller-manager": { summary: "run the controllers (kube-controller-manager's flags): Deployments, ReplicaSets, Jobs, ...", run: controllerManagerCommand },
   scheduler: { summary: "run the scheduler (kube-scheduler's flags): assigns pending pods to nodes", run: schedulerCommand },
   "simulated-nodes": { summary: "register N fake nodes and play their kubelet (like kwok), to explore and load-test", run: simulatedNodesCommand },

@@ -6,3 +6,8 @@ export { nodeNetworkConfig, writeNodeConflist, type NodeNetworkOptions, DEFAULT_
 export { ensureEgressGuard, ensurePodNat, removePodNat } from "./cni/bridge/netfilter.js";
 export { removeBridgeNetwork, PLUGIN_TYPE, DEFAULT_BRIDGE } from "./cni/bridge/plugin.js";
 export { IpamStore } from "./cni/bridge/ipam.js";
+export * from "./images/reference.js";
+export * from "./images/oci.js";
+export * from "./images/store.js";
+export * from "./images/oci-layout.js";
+export * from "./images/pull.js";

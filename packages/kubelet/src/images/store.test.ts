@@ -1,0 +1,310 @@
+// Book 9.5 and 3.4.2: the image store — digests verified on write, layers unpacked once with OCI
+// whiteouts turned into overlayfs ones (checked by mounting an overlay), names, removal and gc.
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import * as fs from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
+import { c as createTar } from "tar";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MEDIA_TYPES } from "./oci.js";
+import { DigestMismatchError, ImageStore, ImageStoreError } from "./store.js";
+
+const run = promisify(execFile);
+const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+
+type Entry = string | { symlink: string } | { dir: true };
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), "ck-store-"));
+});
+afterAll(async () => {
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+/** A gzipped layer tar holding exactly `entries` (paths relative to the layer root). */
+async function makeLayer(entries: Record<string, Entry>): Promise<{ gz: Buffer; diffId: string }> {
+  const dir = await fs.mkdtemp(path.join(tmp, "src-"));
+  for (const [p, e] of Object.entries(entries)) {
+    const full = path.join(dir, p);
+    if (typeof e === "object" && "dir" in e) {
+      await fs.mkdir(full, { recursive: true });
+      continue;
+    }
+    await fs.mkdir(path.dirname(full), { recursive: true });
+    if (typeof e === "string") await fs.writeFile(full, e);
+    else await fs.symlink(e.symlink, full);
+  }
+  const chunks: Buffer[] = [];
+  const names = (await fs.readdir(dir)).sort();
+  for await (const chunk of createTar({ cwd: dir, portable: true }, names) as AsyncIterable<Buffer>) chunks.push(Buffer.from(chunk));
+  await fs.rm(dir, { recursive: true, force: true });
+  const tarBytes = Buffer.concat(chunks);
+  return { gz: gzipSync(tarBytes), diffId: sha(tarBytes) };
+}
+
+interface Built {
+  manifestDigest: string;
+  configDigest: string;
+  layerDigests: string[];
+}
+
+/** Puts an image (layers, config, manifest) into the store's blobs and returns its digests. */
+async function putImage(store: ImageStore, layers: { gz: Buffer; diffId: string }[], cmd: string[], diffIds?: string[]): Promise<Built> {
+  const layerDigests: string[] = [];
+  for (const l of layers) layerDigests.push(await store.putBlob(l.gz));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: "amd64",
+      os: "linux",
+      config: { Cmd: cmd, Env: ["PATH=/bin", "A=1"], WorkingDir: "/work", User: "1000:1000", Entrypoint: ["/bin/tini", "--"], ExposedPorts: { "80/tcp": {} } },
+      rootfs: { type: "layers", diff_ids: diffIds ?? layers.map((l) => l.diffId) },
+    }),
+  );
+  const configDigest = await store.putBlob(config);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPES.ociManifest,
+      config: { mediaType: MEDIA_TYPES.ociConfig, digest: configDigest, size: config.length },
+      layers: layers.map((l, i) => ({ mediaType: MEDIA_TYPES.ociLayerGzip, digest: layerDigests[i], size: l.gz.length })),
+    }),
+  );
+  const manifestDigest = await store.putBlob(manifest);
+  return { manifestDigest, configDigest, layerDigests };
+}
+
+async function overlayWorks(): Promise<boolean> {
+  if (process.getuid?.() !== 0) return false;
+  const d = await fs.mkdtemp(path.join(tmp, "ovl-probe-"));
+  try {
+    await Promise.all(["l1", "l2", "m"].map((x) => fs.mkdir(path.join(d, x))));
+    await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${d}/l2:${d}/l1`, `${d}/m`]);
+    await run("umount", [`${d}/m`]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await fs.rm(d, { recursive: true, force: true });
+  }
+}
+
+describe("ImageStore blobs", () => {
+  it("stores content under its sha256 and refuses content that does not match", async () => {
+    const store = new ImageStore({ root: path.join(tmp, "blobs") });
+    const good = Buffer.from("hello layer");
+    const d = await store.putBlob(good, { digest: sha(good), size: good.length });
+    expect(d).toBe(sha(good));
+    expect(await fs.readFile(path.join(store.root, "blobs", "sha256", d.slice(7)))).toEqual(good);
+
+    const other = `sha256:${"0".repeat(64)}`;
+    await expect(store.putBlob(Buffer.from("tampered"), { digest: other })).rejects.toThrow(DigestMismatchError);
+    await expect(store.putBlob(good, { digest: sha(good), size: good.length + 1 })).rejects.toThrow(/promised/);
+    await expect(store.putBlob(Buffer.from("x".repeat(50)), { digest: other, size: 10 })).rejects.toThrow(/more than the 10 bytes/);
+    expect(await store.hasBlob(other)).toBe(false);
+    // Nothing half-written is left behind.
+    expect(await fs.readdir(path.join(store.root, "tmp"))).toEqual([]);
+    await expect(store.putBlob(good, { digest: "sha256:../../etc/passwd" })).rejects.toThrow(/not a sha256 digest/);
+  });
+});
+
+describe("ImageStore images", () => {
+  it("round-trips an image: commit, get (config and layers in order), list, a second store instance, remove", async () => {
+    const root = path.join(tmp, "roundtrip");
+    const store = new ImageStore({ root });
+    const base = await makeLayer({ "bin/app": "#!/bin/sh\n", "etc/os-release": "ID=test\n" });
+    const top = await makeLayer({ "etc/app.conf": "x=1\n" });
+    const built = await putImage(store, [base, top], ["serve", "--port=80"]);
+
+    const info = await store.commit("example.com/team/app:1", built.manifestDigest);
+    expect(info.ref).toBe("example.com/team/app:1");
+    expect(info.digest).toBe(built.manifestDigest);
+    expect(info.id).toBe(built.configDigest);
+    expect(info.config).toMatchObject({
+      entrypoint: ["/bin/tini", "--"],
+      cmd: ["serve", "--port=80"],
+      env: ["PATH=/bin", "A=1"],
+      workingDir: "/work",
+      user: "1000:1000",
+      exposedPorts: ["80/tcp"],
+    });
+    expect(info.diffIds).toEqual([base.diffId, top.diffId]);
+    expect(info.layers).toEqual([path.join(root, "layers", base.diffId.slice(7)), path.join(root, "layers", top.diffId.slice(7))]);
+    expect(await fs.readFile(path.join(info.layers[0]!, "etc/os-release"), "utf8")).toBe("ID=test\n");
+    expect(existsSync(path.join(info.layers[0]!, "etc/app.conf"))).toBe(false);
+    expect(await fs.readFile(path.join(info.layers[1]!, "etc/app.conf"), "utf8")).toBe("x=1\n");
+
+    await store.commit("example.com/team/app:latest", built.manifestDigest);
+    const again = new ImageStore({ root });
+    expect((await again.list()).map((i) => [i.ref, i.digest])).toEqual([
+      ["example.com/team/app:1", built.manifestDigest],
+      ["example.com/team/app:latest", built.manifestDigest],
+    ]);
+    expect((await again.get("example.com/team/app"))?.names).toEqual(["example.com/team/app:1", "example.com/team/app:latest"]);
+    expect((await again.get(built.manifestDigest))?.digest).toBe(built.manifestDigest);
+    expect((await again.get(built.configDigest))?.digest).toBe(built.manifestDigest);
+    expect((await again.get(`example.com/team/app@${built.manifestDigest}`))?.digest).toBe(built.manifestDigest);
+    expect(await again.get("example.com/team/other")).toBeUndefined();
+
+    expect(await again.remove("example.com/team/app:1")).toEqual(["example.com/team/app:1"]);
+    expect(await again.get("example.com/team/app:1")).toBeUndefined();
+    expect((await again.list()).map((i) => i.ref)).toEqual(["example.com/team/app:latest"]);
+    expect(await again.remove("example.com/team/app:1")).toEqual([]);
+    const onDisk = JSON.parse(await fs.readFile(path.join(root, "images.json"), "utf8"));
+    expect(Object.keys(onDisk.images)).toEqual(["example.com/team/app:latest"]);
+  });
+
+  it("refuses to commit an image whose layer does not match its diff ID, and leaves no layer behind", async () => {
+    const store = new ImageStore({ root: path.join(tmp, "baddiff") });
+    const layer = await makeLayer({ "a.txt": "a" });
+    const built = await putImage(store, [layer], ["sh"], [`sha256:${"1".repeat(64)}`]);
+    await expect(store.commit("bad:1", built.manifestDigest)).rejects.toThrow(/diff ID.*does not match/);
+    expect(await fs.readdir(path.join(store.root, "layers"))).toEqual([]);
+    expect(await store.list()).toEqual([]);
+  });
+
+  it("gives clear errors for a missing blob and a bad reference", async () => {
+    const store = new ImageStore({ root: path.join(tmp, "errors") });
+    await expect(store.commit("x:1", `sha256:${"2".repeat(64)}`)).rejects.toThrow(ImageStoreError);
+    await expect(store.commit("x:1", `sha256:${"2".repeat(64)}`)).rejects.toThrow(/not in the store/);
+    await expect(store.get("Not/Valid")).rejects.toThrow(/lowercase/);
+  });
+
+  it("refuses a whiteout that reaches outside the layer through a symlink", async () => {
+    const store = new ImageStore({ root: path.join(tmp, "escape") });
+    const outside = await fs.mkdtemp(path.join(tmp, "outside-"));
+    await fs.writeFile(path.join(outside, "victim"), "keep me");
+    // A tar whose first entry is the symlink "link" and whose second is the whiteout "link/.wh.victim".
+    const a = await fs.mkdtemp(path.join(tmp, "evil-a-"));
+    const b = await fs.mkdtemp(path.join(tmp, "evil-b-"));
+    await fs.symlink(outside, path.join(a, "link"));
+    await fs.mkdir(path.join(b, "link"));
+    await fs.writeFile(path.join(b, "link/.wh.victim"), "");
+    const tarFile = path.join(tmp, "evil.tar");
+    await run("tar", ["-cf", tarFile, "-C", a, "link", "-C", b, "link/.wh.victim"]);
+    const tarBytes = await fs.readFile(tarFile);
+    const evil = { gz: gzipSync(tarBytes), diffId: sha(tarBytes) };
+    const built = await putImage(store, [evil], ["sh"]);
+    await expect(store.commit("evil:1", built.manifestDigest)).rejects.toThrow(/symlink/);
+    expect(await fs.readFile(path.join(outside, "victim"), "utf8")).toBe("keep me");
+  });
+});
+
+describe("whiteouts", () => {
+  let canMount = false;
+  beforeAll(async () => {
+    canMount = await overlayWorks();
+  });
+
+  it("turns .wh.NAME into a 0/0 character device and .wh..wh..opq into trusted.overlay.opaque", async () => {
+    const store = new ImageStore({ root: path.join(tmp, "wh") });
+    const lower = await makeLayer({
+      "etc/gone": "delete me",
+      "etc/stays": "still here",
+      "data/keep/a": "a",
+      "opq/old1": "1",
+      "opq/sub/old2": "2",
+    });
+    const upper = await makeLayer({
+      "etc/.wh.gone": "",
+      "opq/.wh..wh..opq": "",
+      "opq/new": "new",
+      "data/.wh.nothere": "",
+    });
+    const built = await putImage(store, [lower, upper], ["sh"]);
+    const info = await store.commit("wh:1", built.manifestDigest);
+    const [l0, l1] = info.layers as [string, string];
+
+    // The lower layer is untouched.
+    expect(await fs.readFile(path.join(l0, "etc/gone"), "utf8")).toBe("delete me");
+    // The upper layer has overlay whiteouts and no .wh. files.
+    const st = await fs.lstat(path.join(l1, "etc/gone"));
+    expect(st.isCharacterDevice()).toBe(true);
+    expect(st.rdev).toBe(0);
+    expect((await fs.lstat(path.join(l1, "data/nothere"))).isCharacterDevice()).toBe(true);
+    expect(existsSync(path.join(l1, "etc/.wh.gone"))).toBe(false);
+    expect(existsSync(path.join(l1, "opq/.wh..wh..opq"))).toBe(false);
+    const { stdout } = await run("getfattr", ["--only-values", "-n", "trusted.overlay.opaque", path.join(l1, "opq")]);
+    expect(stdout).toBe("y");
+    expect(await store.layerWhiteouts(info.diffIds[1]!)).toEqual({ whiteouts: ["data/nothere", "etc/gone"], opaqueDirs: ["opq"] });
+
+    if (!canMount) {
+      console.warn("whiteouts: overlay mounts are not possible here; skipped the mounted view");
+      return;
+    }
+    // Stacked as lowerdirs (topmost first) the deleted file is gone and the opaque dir shows only the new file.
+    const merged = await fs.mkdtemp(path.join(tmp, "merged-"));
+    await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${l1}:${l0}`, merged]);
+    try {
+      expect(existsSync(path.join(merged, "etc/gone"))).toBe(false);
+      expect(await fs.readFile(path.join(merged, "etc/stays"), "utf8")).toBe("still here");
+      expect((await fs.readdir(path.join(merged, "opq"))).sort()).toEqual(["new"]);
+      expect(await fs.readFile(path.join(merged, "data/keep/a"), "utf8")).toBe("a");
+      expect(existsSync(path.join(merged, "data/nothere"))).toBe(false);
+    } finally {
+      await run("umount", [merged]);
+      await fs.rm(merged, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("gc", () => {
+  it("removes blobs and layers no name and no running container needs, and keeps shared ones", async () => {
+    const store = new ImageStore({ root: path.join(tmp, "gc") });
+    const shared = await makeLayer({ "bin/sh": "shell" });
+    const onlyA = await makeLayer({ "a.txt": "a" });
+    const onlyB = await makeLayer({ "b.txt": "b" });
+    const a = await putImage(store, [shared, onlyA], ["a"]);
+    const b = await putImage(store, [shared, onlyB], ["b"]);
+    await store.commit("a:1", a.manifestDigest);
+    await store.commit("b:1", b.manifestDigest);
+    const stray = await store.putBlob(Buffer.from("nobody uses me"));
+
+    let r = await store.gc(new Set());
+    expect(r.removedBlobs).toEqual([stray]);
+    expect(r.removedLayers).toEqual([]);
+
+    await store.remove("a:1");
+    r = await store.gc(new Set());
+    expect(r.removedBlobs.sort()).toEqual([a.manifestDigest, a.configDigest, a.layerDigests[1]!].sort());
+    expect(r.removedLayers).toEqual([onlyA.diffId]);
+    expect(existsSync(store.layerPath(shared.diffId))).toBe(true);
+    expect(existsSync(store.layerPath(onlyA.diffId))).toBe(false);
+    expect(existsSync(`${store.layerPath(onlyA.diffId)}.json`)).toBe(false);
+    expect((await store.get("b:1"))?.layers).toHaveLength(2);
+
+    // A container still runs b: its name is gone but its digest is in use, so nothing goes.
+    await store.remove("b:1");
+    r = await store.gc(new Set([b.manifestDigest]));
+    expect(r).toEqual({ removedBlobs: [], removedLayers: [] });
+    r = await store.gc(new Set());
+    expect(r.removedBlobs).toHaveLength(4);
+    expect(r.removedLayers.sort()).toEqual([shared.diffId, onlyB.diffId].sort());
+    expect(await fs.readdir(path.join(store.root, "blobs", "sha256"))).toEqual([]);
+    expect(await fs.readdir(path.join(store.root, "layers"))).toEqual([]);
+  });
+
+  it("waits for a pull in progress, so blobs not yet named survive", async () => {
+    const store = new ImageStore({ root: path.join(tmp, "gc-lease") });
+    const layer = await makeLayer({ "x": "x" });
+    let release!: () => void;
+    let built!: Built;
+    const pull = store.withLease(async () => {
+      built = await putImage(store, [layer], ["x"]);
+      await new Promise<void>((r) => {
+        release = r;
+      });
+      return store.commit("leased:1", built.manifestDigest);
+    });
+    while (!release) await new Promise((r) => setTimeout(r, 5));
+    const gc = store.gc(new Set());
+    release();
+    await pull;
+    expect((await gc).removedBlobs).toEqual([]);
+    expect((await store.get("leased:1"))?.digest).toBe(built.manifestDigest);
+  });
+});
