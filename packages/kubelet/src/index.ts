@@ -11,3 +11,4 @@ export * from "./images/oci.js";
 export * from "./images/store.js";
 export * from "./images/oci-layout.js";
 export * from "./images/pull.js";
+export * from "./runtime/index.js";
