@@ -9,3 +9,4 @@ export * from "./core-types.js";
 export * from "./quota.js";
 export * from "./qos.js";
 export * from "./node-lease.js";
+export * from "./kubelet-contract.js";

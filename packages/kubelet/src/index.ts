@@ -12,3 +12,7 @@ export * from "./images/store.js";
 export * from "./images/oci-layout.js";
 export * from "./images/pull.js";
 export * from "./runtime/index.js";
+export * from "./probes/index.js";
+export * from "./volumes/index.js";
+export * from "./server/index.js";
+export * from "./kubelet.js";

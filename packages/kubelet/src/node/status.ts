@@ -93,6 +93,8 @@ export interface NodeIdentity {
   maxPods: number;
   reservations: Reservations;
   runtimeVersion: string;
+  /** Where the kubelet's HTTPS API listens (daemonEndpoints; default 10250). */
+  port?: number;
 }
 
 /** The status block the kubelet patches onto its Node. */
@@ -105,7 +107,7 @@ export function nodeStatus(id: NodeIdentity, m: MachineInfo, health: RuntimeHeal
       { type: "InternalIP", address: id.nodeIP },
       { type: "Hostname", address: id.name },
     ],
-    daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } },
+    daemonEndpoints: { kubeletEndpoint: { Port: id.port ?? KUBELET_PORT } },
     nodeInfo: {
       machineID: m.machineID,
       systemUUID: m.systemUUID,

@@ -12,7 +12,7 @@
 // container's pid comes from the shim, which owns the exec chain (see shim.ts and containerPid there).
 import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import net from "node:net";
 import { createRequire } from "node:module";
@@ -677,6 +677,11 @@ export class LinuxRuntime implements RuntimeService {
     await unmountIfMounted(this.tools.umount, rootfs);
     await rm(dir, { recursive: true, force: true });
     this.placers.delete(containerId);
+  }
+
+  /** The kubelet saw an OOM kill in the container's cgroup: its exit is reported as OOMKilled. */
+  async markOOMKilled(containerId: string): Promise<void> {
+    await writeFile(join(this.containerDir(containerId), "oomKilled"), "");
   }
 
   async ContainerStatus(containerId: string): Promise<ContainerStatus> {
