@@ -26,6 +26,7 @@ const NODE = `kl-${r}`;
 const BRIDGE = `ckk${r}`;
 const NETWORK = `ck-kl-${r}`;
 const POD_CIDR = `10.213.${oct}.0/24`;
+const KUBEPODS = `kubepods-ck-${r}`;
 const PORT = 20000 + (randomBytes(2).readUInt16BE() % 20000);
 
 let cp: ControlPlane;
@@ -61,6 +62,7 @@ beforeAll(async () => {
     cniBridge: BRIDGE,
     cniNetworkName: NETWORK,
     serverPort: PORT,
+    kubepodsName: KUBEPODS,
     tls: { cert: serving.certPem, key: serving.keyPem, clientCA: pki.ca.certPem },
     backoffInitialMs: 500,
     backoffMaxMs: 2000,
@@ -79,6 +81,7 @@ afterAll(async () => {
     await Promise.all(pods.items.map((p) => client.resource(PODS).delete(p.metadata.name!, { namespace: "default", gracePeriodSeconds: 0 }).catch(() => undefined)));
     await eventually("the kubelet to stop every pod", async () => kl!.workers.list().length === 0, 30_000).catch(() => undefined);
     await kl.stop();
+    await kl.cgroups?.remove(KUBEPODS).catch(() => undefined);
     for (const sb of await kl.runtime.ListPodSandbox()) {
       for (const c of await kl.runtime.ListContainers({ podSandboxId: sb.id })) await kl.runtime.StopContainer(c.id, 0).catch(() => undefined);
       await kl.runtime.StopPodSandbox(sb.id).catch(() => undefined);

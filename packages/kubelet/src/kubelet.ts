@@ -51,7 +51,8 @@ export interface KubeletOptions {
   maxPods?: number;
   /** false: no cgroups (pods run in the kubelet's own). */
   cgroups?: boolean;
-  cgroupRoot?: string;
+  /** The cgroup every pod lives under (default kubepods). */
+  kubepodsName?: string;
   /** The HTTPS API (logs, exec, stats): port 10250 unless 0 = any; omit tls to run without it. */
   serverPort?: number;
   tls?: { cert: string; key: string; clientCA: string };
@@ -66,6 +67,7 @@ export interface KubeletOptions {
 
 export interface RunningKubelet {
   nodeName: string;
+  cgroups?: CgroupDriver;
   runtime: RuntimeType;
   workers: PodWorkers;
   server?: KubeletServer;
@@ -88,7 +90,7 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
   let cgroups: CgroupDriver | undefined;
   if (o.cgroups !== false) {
     try {
-      cgroups = newCgroupDriver({ root: o.cgroupRoot });
+      cgroups = newCgroupDriver();
       log(`kubelet: cgroup driver v${cgroups.version}`);
     } catch (e) {
       log(`kubelet: no cgroups (${(e as Error).message}); pods run without resource limits`);
@@ -196,6 +198,7 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
     images,
     puller,
     cgroups,
+    cgroupNaming: { kubepodsName: o.kubepodsName },
     cni: podCIDR ? cni : undefined,
     volumes,
     probes,
@@ -265,6 +268,7 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
   log(`kubelet: node ${o.nodeName} running`);
   return {
     nodeName: o.nodeName,
+    cgroups,
     runtime,
     workers: w,
     server,

@@ -7,7 +7,7 @@ import { isNotFound, type Pod, rfc3339 } from "@corekube/api";
 import { type EventRecorder, PODS, type RestClient } from "@corekube/client";
 import type { CgroupDriver } from "../cgroups/driver.js";
 import { containerResources, podResources } from "../cgroups/convert.js";
-import { containerCgroupPath, podCgroupPath } from "../cgroups/paths.js";
+import { type CgroupNaming, containerCgroupPath, podCgroupPath } from "../cgroups/paths.js";
 import { getPodQOS } from "../cgroups/qos.js";
 import type { CniClient } from "../cni/client.js";
 import type { ImageInfo, ImageStore } from "../images/store.js";
@@ -52,6 +52,8 @@ export interface PodWorkerDeps {
   images: ImageStore;
   puller: ImagePuller;
   cgroups?: CgroupDriver;
+  /** Where pods' cgroups go (kubepods by default; tests use their own name). */
+  cgroupNaming?: CgroupNaming;
   cni?: CniClient;
   volumes?: PodVolumeHost;
   probes?: PodProbeHost;
@@ -250,7 +252,7 @@ export class PodWorkers {
 
   private async ensurePodCgroup(pod: Pod): Promise<void> {
     if (!this.d.cgroups) return;
-    await this.d.cgroups.create(podCgroupPath(pod.metadata.uid ?? "", getPodQOS(pod)), podResources(pod));
+    await this.d.cgroups.create(podCgroupPath(pod.metadata.uid ?? "", getPodQOS(pod), this.d.cgroupNaming), podResources(pod));
   }
 
   private resolvConf(pod: Pod): PodSandboxConfig["dnsConfig"] | undefined {
@@ -284,7 +286,7 @@ export class PodWorkers {
       dnsConfig: this.resolvConf(pod),
       labels: { [POD_UID_LABEL]: uid, [POD_NAME_LABEL]: pod.metadata.name ?? "", [POD_NAMESPACE_LABEL]: ns },
       linux: {
-        cgroupParent: this.d.cgroups ? podCgroupPath(uid, getPodQOS(pod)) : undefined,
+        cgroupParent: this.d.cgroups ? podCgroupPath(uid, getPodQOS(pod), this.d.cgroupNaming) : undefined,
         securityContext: {
           namespaceOptions: {
             network: pod.spec.hostNetwork ? "NODE" : "POD",
@@ -470,7 +472,7 @@ export class PodWorkers {
       this.event(pod, "Warning", "Failed", `Error: ${(e as Error).message}`);
       return false;
     }
-    const cgroupPath = this.d.cgroups ? containerCgroupPath(podCgroupPath(uid, getPodQOS(pod)), `${c.name}-${attempt}`) : undefined;
+    const cgroupPath = this.d.cgroups ? containerCgroupPath(podCgroupPath(uid, getPodQOS(pod), this.d.cgroupNaming), `${c.name}-${attempt}`) : undefined;
     if (cgroupPath && this.d.cgroups) {
       await this.d.cgroups.create(cgroupPath, containerResources(spec));
       const cg = this.d.cgroups;
@@ -530,7 +532,7 @@ export class PodWorkers {
     for (const c of snap.containers) await this.d.runtime.RemoveContainer(c.id).catch(() => undefined);
     for (const sb of snap.sandboxes) await this.d.runtime.RemovePodSandbox(sb.id).catch(() => undefined);
     await this.d.volumes?.tearDown(uid).catch((e) => this.d.log(`pod ${uid}: volume teardown: ${(e as Error).message}`));
-    if (this.d.cgroups) await this.d.cgroups.remove(podCgroupPath(uid, getPodQOS(pod))).catch(() => undefined);
+    if (this.d.cgroups) await this.d.cgroups.remove(podCgroupPath(uid, getPodQOS(pod), this.d.cgroupNaming)).catch(() => undefined);
     this.d.probes?.forgetPod(uid);
     this.backoff.forgetPrefix(`${uid}/`);
     await rm(join(this.d.podLogDir, `${pod.metadata.namespace}_${pod.metadata.name}_${uid}`), { recursive: true, force: true });
