@@ -7,6 +7,7 @@ import { kvCommand } from "./commands/kv.js";
 import { apiserverCommand } from "./commands/apiserver.js";
 import { controllerManagerCommand } from "./commands/controller-manager.js";
 import { imagesCommand } from "./commands/images.js";
+import { kubeletCommand } from "./commands/kubelet.js";
 import { schedulerCommand } from "./commands/scheduler.js";
 import { simulatedNodesCommand } from "./commands/simulated-nodes.js";
 import { UsageError } from "./flags.js";
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   apiserver: { summary: "run the Kubernetes API server (kube-apiserver's flags)", run: apiserverCommand },
   images: { summary: "the node's image store: import an OCI layout, list, rm, pull", run: imagesCommand },
   "controller-manager": { summary: "run the controllers (kube-controller-manager's flags): Deployments, ReplicaSets, Jobs, ...", run: controllerManagerCommand },
+  kubelet: { summary: "run the node agent (the kubelet's flags): pods from namespaces, overlayfs, cgroups and CNI (Linux, root)", run: kubeletCommand },
   scheduler: { summary: "run the scheduler (kube-scheduler's flags): assigns pending pods to nodes", run: schedulerCommand },
   "simulated-nodes": { summary: "register N fake nodes and play their kubelet (like kwok), to explore and load-test", run: simulatedNodesCommand },
   kvctl: { summary: "an etcdctl-like client for corekube kv or a real etcd", run: (argv) => kvctlMain(argv) },
