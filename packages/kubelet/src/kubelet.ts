@@ -5,8 +5,8 @@ import { spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Pod } from "@corekube/api";
-import { EventRecorder, InformerFactory, PODS, RestClient } from "@corekube/client";
+import type { Node, Pod } from "@corekube/api";
+import { EventRecorder, InformerFactory, NODES, PODS, RestClient } from "@corekube/client";
 import type { CgroupDriver } from "./cgroups/driver.js";
 import { newCgroupDriver } from "./cgroups/detect.js";
 import { CniClient } from "./cni/client.js";
@@ -130,8 +130,11 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
   });
   const node = await agent.register();
   agent.start();
-  const podCIDR = node.spec?.podCIDR ?? o.podCIDR;
-  if (podCIDR) {
+  // Set once the pod workers exist (below); setting up the network kicks them.
+  let workers: PodWorkers | undefined;
+  // Pod networking needs the node's pod range: from node IPAM (which may take a moment) or --pod-cidr.
+  let stopping = false;
+  const setUpNetwork = async (podCIDR: string) => {
     await writeNodeConflist(o.cniConfDir ?? "/etc/cni/net.d", {
       podCIDR,
       plugins: o.cniPlugins ?? "corekube",
@@ -141,8 +144,22 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
       networkName: o.cniNetworkName,
     });
     networkReady = true;
-    await agent.syncStatus(true);
-  } else log("kubelet: the Node has no podCIDR yet (run the controller-manager with --cluster-cidr, or pass --pod-cidr); pods wait for networking");
+    log(`kubelet: pod network configured for ${podCIDR}`);
+    await agent.syncStatus(true).catch(() => undefined);
+    for (const p of workers?.list() ?? []) workers?.kick(p.metadata.uid ?? "");
+  };
+  const initialCIDR = node.spec?.podCIDR ?? o.podCIDR;
+  const networkSetup = initialCIDR
+    ? setUpNetwork(initialCIDR)
+    : (async () => {
+        log("kubelet: waiting for the Node's podCIDR from node IPAM (controller-manager --cluster-cidr), or pass --pod-cidr");
+        while (!stopping) {
+          await new Promise((r) => setTimeout(r, 500));
+          const n = await client.resource<Node>(NODES).get(o.nodeName).catch(() => undefined);
+          if (n?.spec?.podCIDR) return setUpNetwork(n.spec.podCIDR);
+        }
+      })();
+  if (initialCIDR) await networkSetup;
 
   // Volumes and probes plug into the pod workers through small adapters.
   const volumeManager = new VolumeManager({ rootDir, client, nodeName: o.nodeName, onEvent: (pod, ev) => recorder.eventf(pod as Pod, ev.type, ev.reason, ev.message) });
@@ -151,7 +168,6 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
     mountsFor: (pod, c, prepared, env) => volumeManager.mountsFor(pod, c, prepared as PodVolumes, env),
     tearDown: (uid) => volumeManager.tearDown(uid),
   };
-  let workers: PodWorkers | undefined;
   const exec = (containerId: string, cmd: string[], opts: { stdin: boolean }) => execInContainer(runtime, containerId, cmd, opts);
   const probeManager = new ProbeManager({
     execSync: async (containerId, cmd, timeoutMs) => {
@@ -199,7 +215,8 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
     puller,
     cgroups,
     cgroupNaming: { kubepodsName: o.kubepodsName },
-    cni: podCIDR ? cni : undefined,
+    cni,
+    networkReady: () => networkReady,
     volumes,
     probes,
     nodeName: o.nodeName,
@@ -274,6 +291,8 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
     server,
     serverPort,
     async stop() {
+      stopping = true;
+      await networkSetup.catch(() => undefined);
       await server?.close();
       await w.stop();
       probeManager.stop();

@@ -1,9 +1,13 @@
-// Book 1.6 and 12.1: `corekube up`, `down` and `status` — the whole cluster from one command.
-// So far the cluster is its store (one `corekube kv` member), the API server, the controller-manager
-// and the scheduler; the kubelet joins the list later.
+// Book 1.6, 9.1 and 12.1: `corekube up`, `down` and `status` — the whole single-node cluster from one
+// command: its store (one `corekube kv` member), the API server, the controller-manager, the scheduler
+// and a real kubelet (as root on Linux), optionally simulated nodes beside it.
 import { rmSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
-import { type FlagSpec, flagValue, parseFlags, usage, UsageError } from "../flags.js";
+import type { Node } from "@corekube/api";
+import { NODES, RestClient } from "@corekube/client";
+import { type FlagSpec, flagInt, flagValue, parseFlags, usage, UsageError } from "../flags.js";
+import { cleanNode, CNI_CONF_DIR, ensureBusyboxImage, imageRoot, kubeletRootDir, RUNTIME_STATE_DIR, saveHostNet } from "../node-setup.js";
 import { type Component, defaultStateDir, isAlive, logFile, readPid, startComponent, stopComponent, waitHealthy } from "../supervisor.js";
 
 const commonFlags: FlagSpec[] = [{ name: "state-dir", help: "where pids, logs and data live", default: defaultStateDir() }];
@@ -11,10 +15,49 @@ const upFlags: FlagSpec[] = [
   ...commonFlags,
   { name: "kv-port", help: "client port of the key-value store", default: "2379" },
   { name: "apiserver-port", help: "HTTPS port of the API server", default: "6443" },
+  { name: "control-plane-only", help: "start no kubelet (no root needed)", boolean: true },
+  { name: "simulated-nodes", help: "also register N simulated nodes (kwok-style) beside the real one", default: "0" },
+  { name: "detach", help: "accepted for clarity: the components always run in the background", boolean: true },
 ];
 const downFlags: FlagSpec[] = [...commonFlags, { name: "purge", help: "also delete the cluster's data", boolean: true }];
 
 export const kubeconfigPath = (stateDir: string) => join(stateDir, "apiserver", "admin.kubeconfig");
+
+const canRunKubelet = () => process.platform === "linux" && process.getuid?.() === 0;
+
+function nodeComponents(stateDir: string, simulated: number, kubelet: boolean): Component[] {
+  const out: Component[] = [];
+  if (kubelet) {
+    out.push({
+      name: "kubelet",
+      args: [
+        "kubelet",
+        "--kubeconfig",
+        kubeconfigPath(stateDir),
+        "--pki-dir",
+        join(stateDir, "apiserver", "pki"),
+        "--root-dir",
+        kubeletRootDir(stateDir),
+        "--image-root",
+        imageRoot(stateDir),
+        "--cni-conf-dir",
+        CNI_CONF_DIR,
+        "--port",
+        "10250",
+      ],
+      health: "https://127.0.0.1:10250/healthz",
+      healthCa: join(stateDir, "apiserver", "pki", "ca.crt"),
+    });
+  }
+  if (simulated > 0) {
+    out.push({
+      name: "simulated-nodes",
+      // Their pod ranges stay clear of the real node's, which node IPAM cuts from 10.244.0.0/16.
+      args: ["simulated-nodes", "--kubeconfig", kubeconfigPath(stateDir), "--count", String(simulated), "--pod-cidr-base", "10.250", "--delete-on-exit"],
+    });
+  }
+  return out;
+}
 
 function components(stateDir: string, kvPort: string, apiPort = "6443"): Component[] {
   const client = `http://127.0.0.1:${kvPort}`;
@@ -45,7 +88,13 @@ function components(stateDir: string, kvPort: string, apiPort = "6443"): Compone
 
 export async function upCommand(argv: string[]): Promise<number> {
   if (argv.includes("--help")) {
-    process.stdout.write(usage("up", "Starts a single-node corekube cluster in the background: so far its key-value store (corekube kv), the API server, the controller-manager and the scheduler.", upFlags));
+    process.stdout.write(
+      usage(
+        "up",
+        "Starts a single-node corekube cluster in the background: its key-value store (corekube kv), the API server, the controller-manager, the scheduler and (as root on Linux) a kubelet that runs real pods; waits until the node is Ready.",
+        upFlags,
+      ),
+    );
     return 0;
   }
   const p = parseFlags(argv, upFlags);
@@ -53,26 +102,52 @@ export async function upCommand(argv: string[]): Promise<number> {
   const stateDir = flagValue(p, upFlags, "state-dir");
   const kvPort = flagValue(p, upFlags, "kv-port");
   const apiPort = flagValue(p, upFlags, "apiserver-port");
-  for (const c of components(stateDir, kvPort, apiPort)) {
+  const simulated = flagInt(p, upFlags, "simulated-nodes");
+  let kubelet = !p.flags.has("control-plane-only");
+  if (kubelet && !canRunKubelet()) {
+    console.log("  kubelet             skipped: it needs root on Linux (run as root, or pass --control-plane-only)");
+    kubelet = false;
+  }
+  const started = Date.now();
+  const secs = (t: number) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
+  const launch = async (c: Component): Promise<boolean> => {
     const running = readPid(stateDir, c.name);
     if (running && isAlive(running)) {
       console.log(`  ${c.name.padEnd(19)} already running (pid ${running})`);
-      continue;
+      return true;
     }
+    const t = Date.now();
     process.stdout.write(`  ${c.name.padEnd(19)} starting... `);
     const pid = startComponent(stateDir, c);
     try {
-      await waitHealthy(c.health, pid, 60_000, c.healthCa);
+      await waitHealthy(c.health, pid, 90_000, c.healthCa);
     } catch (e) {
       console.log("failed");
       console.error(`${c.name} did not become healthy: ${(e as Error).message}. Its log: ${logFile(stateDir, c.name)}`);
       await stopComponent(stateDir, c.name);
-      return 1;
+      return false;
     }
-    console.log(`ready (pid ${pid}, log ${logFile(stateDir, c.name)})`);
+    console.log(`ready in ${secs(t)} (pid ${pid}, log ${logFile(stateDir, c.name)})`);
+    return true;
+  };
+  for (const c of components(stateDir, kvPort, apiPort)) if (!(await launch(c))) return 1;
+  if (kubelet) {
+    const t = Date.now();
+    process.stdout.write("  images              ");
+    console.log(`${await ensureBusyboxImage(stateDir)} (${secs(t)})`);
+    saveHostNet(stateDir);
+  }
+  for (const c of nodeComponents(stateDir, simulated, kubelet)) if (!(await launch(c))) return 1;
+  if (kubelet) {
+    const t = Date.now();
+    process.stdout.write(`  node ${hostname().toLowerCase().padEnd(14)} waiting for Ready... `);
+    const ready = await waitNodeReady(stateDir, hostname().toLowerCase(), 90_000);
+    console.log(ready ? `Ready in ${secs(t)}` : `not Ready after 90 s (see ${logFile(stateDir, "kubelet")})`);
+    if (!ready) return 1;
   }
   console.log(
-    `\ncorekube is up. Try:\n  export KUBECONFIG=${kubeconfigPath(stateDir)}\n  kubectl get namespaces\n  kubectl api-resources\n` +
+    `\ncorekube is up in ${secs(started)}. Try:\n  export KUBECONFIG=${kubeconfigPath(stateDir)}\n  kubectl get nodes -o wide\n` +
+      (kubelet ? `  kubectl run hello --image=busybox:1.35 --restart=Never -- sh -c 'echo hello from a corekube pod'\n  kubectl logs hello\n  kubectl run web --image=busybox:1.35 -- httpd -f -p 8080\n  kubectl exec web -- ps\n` : "") +
       `  pnpm corekube kvctl --endpoints http://127.0.0.1:${kvPort} get --prefix /registry/namespaces --keys-only\n  pnpm corekube status\n  pnpm corekube down`,
   );
   return 0;
@@ -80,12 +155,19 @@ export async function upCommand(argv: string[]): Promise<number> {
 
 export async function downCommand(argv: string[]): Promise<number> {
   if (argv.includes("--help")) {
-    process.stdout.write(usage("down", "Stops every corekube component started by `corekube up`. Safe to run twice or after a crash.", downFlags));
+    process.stdout.write(
+      usage(
+        "down",
+        "Stops every corekube component started by `corekube up`, then removes every pod, shim, mount, cgroup, veth, bridge, iptables rule and IPAM lease the kubelet made. Safe to run twice or after a crash.",
+        downFlags,
+      ),
+    );
     return 0;
   }
   const p = parseFlags(argv, downFlags);
   const stateDir = flagValue(p, downFlags, "state-dir");
-  for (const c of components(stateDir, "2379").reverse()) console.log(`  ${c.name.padEnd(19)} ${await stopComponent(stateDir, c.name)}`);
+  for (const c of [...components(stateDir, "2379"), ...nodeComponents(stateDir, 1, true)].reverse()) console.log(`  ${c.name.padEnd(19)} ${await stopComponent(stateDir, c.name)}`);
+  if (canRunKubelet()) await cleanNode(stateDir, (l) => console.log(l));
   if (p.flags.has("purge")) {
     rmSync(stateDir, { recursive: true, force: true });
     console.log(`  removed ${stateDir}`);
@@ -101,11 +183,30 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const p = parseFlags(argv, commonFlags);
   const stateDir = flagValue(p, commonFlags, "state-dir");
   let ok = true;
-  for (const c of components(stateDir, "2379")) {
+  for (const c of [...components(stateDir, "2379"), ...nodeComponents(stateDir, 1, true)]) {
     const pid = readPid(stateDir, c.name);
+    if (pid === undefined && (c.name === "kubelet" || c.name === "simulated-nodes")) continue;
     const alive = pid !== undefined && isAlive(pid);
     ok &&= alive;
     console.log(`  ${c.name.padEnd(19)} ${alive ? `running (pid ${pid})` : "not running"}`);
   }
   return ok ? 0 : 1;
 }
+
+/** Polls the Node until its Ready condition is True. */
+async function waitNodeReady(stateDir: string, name: string, timeoutMs: number): Promise<boolean> {
+  const client = await RestClient.fromKubeconfig({ path: kubeconfigPath(stateDir) });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const n = await client.resource<Node>(NODES).get(name).catch(() => undefined);
+      if (n?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) return true;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return false;
+  } finally {
+    await client.close();
+  }
+}
+
+export { RUNTIME_STATE_DIR };

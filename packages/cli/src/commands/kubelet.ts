@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { runKubelet } from "@corekube/kubelet/kubelet";
+import { pickNodeIP } from "@corekube/kubelet/node/machine";
 import { ensurePki, issueServingCert } from "@corekube/apiserver/pki/pki";
 import { type FlagSpec, flagDurationMs, flagInt, flagList, flagValue, parseFlags, usage, UsageError } from "../flags.js";
 
@@ -25,6 +26,11 @@ export const kubeletFlags: FlagSpec[] = [
   { name: "pki-dir", help: "the API server's pki directory (ca.crt, ca.key): the kubelet issues its own serving certificate from it", default: "" },
   { name: "image-root", help: "the image store (default <root-dir>/../images)", default: "" },
   { name: "crash-loop-max-backoff", help: "cap of the CrashLoopBackOff delay", default: "5m" },
+  { name: "runtime-state-dir", help: "the container runtime's state: sandboxes, containers, shim sockets (tmpfs: it does not survive a reboot)", default: "/run/corekube/runtime" },
+  { name: "pod-log-dir", help: "where container logs go, one directory per pod", default: "/var/log/pods" },
+  { name: "cni-bridge", help: "the Linux bridge pods are plugged into", default: "corekube0" },
+  { name: "cni-network-name", help: "the CNI network's name (also the IPAM lease directory under <root-dir>/cni-networks)", default: "corekube" },
+  { name: "kubepods-name", help: "the cgroup every pod lives under", default: "kubepods" },
 ];
 
 const SUMMARY = `Runs the kubelet: it registers this machine as a Node, renews its Lease, and runs every pod
@@ -52,6 +58,10 @@ export async function kubeletCommand(argv: string[]): Promise<number> {
   const podCIDR = v("pod-cidr");
   if (podCIDR && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(podCIDR)) throw new UsageError(`--pod-cidr must be an IPv4 range like 10.244.0.0/24, got "${podCIDR}"`);
   const port = flagInt(p, kubeletFlags, "port");
+  for (const flag of ["cni-bridge", "cni-network-name", "kubepods-name"]) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(v(flag))) throw new UsageError(`--${flag} must be a plain name (letters, digits, "_", ".", "-"), got "${v(flag)}"`);
+  }
+  if (v("cni-bridge").length > 15) throw new UsageError(`--cni-bridge must be at most 15 characters (a Linux interface name), got "${v("cni-bridge")}"`);
 
   let tls: { cert: string; key: string; clientCA: string } | undefined;
   const read = async (flag: string) => {
@@ -66,7 +76,8 @@ export async function kubeletCommand(argv: string[]): Promise<number> {
     tls = { cert: await read("tls-cert-file"), key: await read("tls-private-key-file"), clientCA: await read("client-ca-file") };
   } else if (v("pki-dir")) {
     const pki = await ensurePki(v("pki-dir"), { hosts: [] });
-    const serving = await issueServingCert(pki, nodeName, ["127.0.0.1", v("node-ip") || "127.0.0.1", nodeName]);
+    // The API server dials the Node's InternalIP: the certificate must name it.
+    const serving = await issueServingCert(pki, nodeName, [...new Set(["127.0.0.1", pickNodeIP(v("node-ip") || undefined), nodeName])]);
     tls = { cert: serving.certPem, key: serving.keyPem, clientCA: pki.ca.certPem };
   } else process.stderr.write("kubelet: no --pki-dir or --tls-cert-file: kubectl logs and exec will not reach this node\n");
 
@@ -81,6 +92,11 @@ export async function kubeletCommand(argv: string[]): Promise<number> {
     clusterDomain: v("cluster-domain"),
     cniConfDir: v("cni-conf-dir"),
     cniPlugins: plugins,
+    cniBridge: v("cni-bridge"),
+    cniNetworkName: v("cni-network-name"),
+    kubepodsName: v("kubepods-name"),
+    runtimeStateDir: v("runtime-state-dir"),
+    podLogDir: v("pod-log-dir"),
     maxPods: flagInt(p, kubeletFlags, "max-pods"),
     serverPort: port,
     tls,

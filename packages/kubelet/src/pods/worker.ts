@@ -55,6 +55,8 @@ export interface PodWorkerDeps {
   /** Where pods' cgroups go (kubepods by default; tests use their own name). */
   cgroupNaming?: CgroupNaming;
   cni?: CniClient;
+  /** Whether pod networking is configured; until then only hostNetwork pods start. */
+  networkReady?: () => boolean;
   volumes?: PodVolumeHost;
   probes?: PodProbeHost;
   nodeName: string;
@@ -80,6 +82,10 @@ interface PodState {
   /** Why containers are not running, as the status should say. */
   waiting: Map<string, { reason: string; message?: string }>;
   ips: Map<string, string>;
+  /** When each container's last image pull failed (ImagePullBackOff counts from there). */
+  pullFailedAt: Map<string, number>;
+  /** Running containers this kubelet follows (probes, exit watch): those it started or adopted after a restart. */
+  followed: Set<string>;
   lastStatus?: string;
   initFailed?: boolean;
   done: boolean;
@@ -104,7 +110,7 @@ export class PodWorkers {
     const uid = pod.metadata.uid ?? "";
     let s = this.pods.get(uid);
     if (!s) {
-      s = { pod, chain: Promise.resolve(), pending: false, firstSeen: new Date(), waiting: new Map(), ips: new Map(), done: false };
+      s = { pod, chain: Promise.resolve(), pending: false, firstSeen: new Date(), waiting: new Map(), ips: new Map(), pullFailedAt: new Map(), followed: new Set(), done: false };
       this.pods.set(uid, s);
     } else s.pod = pod;
     this.kick(uid);
@@ -215,6 +221,7 @@ export class PodWorkers {
 
     const now = Date.now();
     const latest = latestAttempts(snap);
+    this.adoptRunning(s, snap, latest);
     const plan: PodActions = computePodActions(pod, snap, { unhealthy: this.d.probes?.unhealthy(uid) ?? new Set() }, (name) => {
       const l = latest.get(name);
       const finished = l?.finishedAt ? Date.parse(l.finishedAt) : now;
@@ -231,6 +238,12 @@ export class PodWorkers {
     }
 
     let sandboxId = snap.sandboxes[0]?.ready ? snap.sandboxes[0].id : undefined;
+    if (plan.createSandbox && !pod.spec.hostNetwork && this.d.networkReady && !this.d.networkReady()) {
+      // Upstream's kubelet holds pods back the same way while the network plugin is not ready.
+      for (const c of pod.spec.containers) s.waiting.set(c.name, { reason: "ContainerCreating", message: "network is not ready: container runtime network not ready" });
+      await this.writeStatus(s, snap);
+      return;
+    }
     if (plan.createSandbox) {
       sandboxId = await this.createSandbox(s, snap.sandboxes.length);
       if (!sandboxId) {
@@ -345,19 +358,28 @@ export class PodWorkers {
       this.event(pod, "Warning", "ErrImageNeverPull", `Container image "${ref}" is not present with pull policy of Never`);
       return undefined;
     }
+    const key = `${pod.metadata.uid}/image/${c.name}`;
+    const failedAt = s.pullFailedAt.get(c.name);
+    const wait = failedAt === undefined ? 0 : this.backoff.remaining(key, failedAt, Date.now());
+    if (wait > 0) {
+      s.waiting.set(c.name, { reason: "ImagePullBackOff", message: `Back-off pulling image "${ref}"` });
+      this.event(pod, "Normal", "BackOff", `Back-off pulling image "${ref}"`);
+      return undefined;
+    }
     const started = Date.now();
     this.event(pod, "Normal", "Pulling", `Pulling image "${ref}"`);
     try {
       const img = await this.d.puller.pull(ref, { auth: await this.pullSecrets(pod) });
+      s.pullFailedAt.delete(c.name);
       this.event(pod, "Normal", "Pulled", `Successfully pulled image "${ref}" in ${Date.now() - started}ms`);
       return img;
     } catch (e) {
       const msg = (e as Error).message;
-      const key = `${pod.metadata.uid}/image/${c.name}`;
       const wasFailing = s.waiting.get(c.name)?.reason === "ErrImagePull" || s.waiting.get(c.name)?.reason === "ImagePullBackOff";
       s.waiting.set(c.name, { reason: wasFailing ? "ImagePullBackOff" : "ErrImagePull", message: wasFailing ? `Back-off pulling image "${ref}"` : msg });
       this.event(pod, "Warning", "Failed", `Failed to pull image "${ref}": ${msg}`);
       this.backoff.next(key, Date.now());
+      s.pullFailedAt.set(c.name, Date.now());
       return undefined;
     }
   }
@@ -488,6 +510,7 @@ export class PodWorkers {
       this.event(pod, "Normal", "Started", `Started container ${c.name}`);
       s.waiting.delete(c.name);
       const cid = id;
+      s.followed.add(cid);
       this.d.probes?.containerStarted(pod, spec, cid, new Date(), s.ips.get(sandboxId));
       void this.d.runtime.waitContainer(cid, 2 ** 31 - 1).then(() => this.onExit(uid, c.name, cid, cgroupPath), () => undefined);
       return true;
@@ -495,6 +518,27 @@ export class PodWorkers {
       s.waiting.set(c.name, { reason: id ? "RunContainerError" : "CreateContainerError", message: (e as Error).message });
       this.event(pod, "Warning", "Failed", `Error: ${(e as Error).message}`);
       return false;
+    }
+  }
+
+  /**
+   * Containers already running when this kubelet started (it was restarted while they ran): the prober
+   * and the exit watch learn about them as if this kubelet had started them, so they stay Ready.
+   */
+  private adoptRunning(s: PodState, snap: PodSnapshot, latest: Map<string, ContainerAttempt>): void {
+    const pod = s.pod;
+    const uid = pod.metadata.uid ?? "";
+    const live = new Set(snap.containers.map((c) => c.id));
+    for (const id of s.followed) if (!live.has(id)) s.followed.delete(id);
+    for (const a of latest.values()) {
+      if (a.state !== "running" || s.followed.has(a.id)) continue;
+      const spec = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === a.name);
+      if (!spec) continue;
+      s.followed.add(a.id);
+      const started = a.startedAt ? new Date(a.startedAt) : new Date();
+      this.d.probes?.containerStarted(pod, spec, a.id, started, snap.sandboxes[0]?.ip);
+      const cgroupPath = this.d.cgroups ? containerCgroupPath(podCgroupPath(uid, getPodQOS(pod), this.d.cgroupNaming), `${a.name}-${a.attempt}`) : undefined;
+      void this.d.runtime.waitContainer(a.id, 2 ** 31 - 1).then(() => this.onExit(uid, a.name, a.id, cgroupPath), () => undefined);
     }
   }
 

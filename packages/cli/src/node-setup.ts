@@ -1,0 +1,107 @@
+// Book 9.1 and 3.3: what `corekube up` prepares on the machine before the kubelet starts (the first
+// image, the host's forwarding state) and what `corekube down` takes away again: every pod, shim,
+// mount, cgroup, veth, bridge, iptables rule and IPAM lease the kubelet made. Safe after a crash.
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CniClient } from "@corekube/kubelet/cni/client";
+import { removeBridgeNetwork } from "@corekube/kubelet/cni/bridge/plugin";
+import { DEFAULT_CONFLIST_NAME } from "@corekube/kubelet/cni/conf";
+import { newCgroupDriver } from "@corekube/kubelet/cgroups/detect";
+import { importOciLayout } from "@corekube/kubelet/images/oci-layout";
+import { ImageStore } from "@corekube/kubelet/images/store";
+import { OWN_CNI_BIN_DIR } from "@corekube/kubelet/kubelet";
+import { LinuxRuntime } from "@corekube/kubelet/runtime/runtime";
+import { VolumeManager } from "@corekube/kubelet/volumes/manager";
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+export const CNI_CONF_DIR = "/etc/cni/net.d";
+export const RUNTIME_STATE_DIR = "/run/corekube/runtime";
+
+export const kubeletRootDir = (stateDir: string) => join(stateDir, "kubelet");
+export const imageRoot = (stateDir: string) => join(stateDir, "images");
+
+/** Builds the busybox image from busybox-static (no registry needed) and imports it, once. */
+export async function ensureBusyboxImage(stateDir: string): Promise<string> {
+  const store = new ImageStore({ root: imageRoot(stateDir) });
+  await store.init();
+  const ref = "docker.io/library/busybox:latest";
+  if (await store.get(ref)) return "busybox already imported";
+  const layout = join(stateDir, "images-src", "busybox");
+  execFileSync("bash", [join(REPO, "scripts", "build-busybox-image.sh"), layout], { stdio: "ignore" });
+  await importOciLayout(store, layout, { name: ref });
+  await importOciLayout(store, layout, { name: "docker.io/library/busybox:1.35" });
+  return "busybox:latest and busybox:1.35 imported from busybox-static";
+}
+
+/** Remembers the host's ip_forward before the first pod network turns it on. */
+export function saveHostNet(stateDir: string): void {
+  const f = join(stateDir, "run", "host-net.json");
+  if (existsSync(f)) return;
+  writeFileSync(f, JSON.stringify({ ipForward: readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() }));
+}
+
+/** Removes every trace of pods and pod networking; each step goes on after another fails. */
+export async function cleanNode(stateDir: string, log: (line: string) => void): Promise<void> {
+  const step = async (what: string, fn: () => Promise<unknown> | unknown) => {
+    try {
+      await fn();
+    } catch (e) {
+      log(`  cleanup: ${what}: ${(e as Error).message}`);
+    }
+  };
+  const confFile = join(CNI_CONF_DIR, DEFAULT_CONFLIST_NAME);
+  const cni = new CniClient({ confDir: CNI_CONF_DIR, binDirs: [OWN_CNI_BIN_DIR, "/opt/cni/bin", "/usr/lib/cni"], cacheDir: join(kubeletRootDir(stateDir), "cni-cache") });
+  if (existsSync(RUNTIME_STATE_DIR)) {
+    const runtime = new LinuxRuntime({
+      stateDir: RUNTIME_STATE_DIR,
+      onSandboxStop: async (st) => {
+        if (st.network.netnsPath) await cni.del({ containerId: st.id, netns: st.network.netnsPath, podNamespace: st.metadata.namespace, podName: st.metadata.name, podUid: st.metadata.uid });
+      },
+    });
+    let pods = 0;
+    for (const sb of await runtime.ListPodSandbox()) {
+      pods++;
+      for (const c of await runtime.ListContainers({ podSandboxId: sb.id })) {
+        await step(`container ${c.id}`, async () => {
+          await runtime.StopContainer(c.id, 0);
+          await runtime.RemoveContainer(c.id);
+        });
+      }
+      await step(`sandbox ${sb.id}`, async () => {
+        await runtime.StopPodSandbox(sb.id);
+        await runtime.RemovePodSandbox(sb.id);
+      });
+    }
+    if (pods) log(`  pods                removed ${pods} pod sandbox(es) with their containers and shims`);
+    await step("runtime state", () => rmSync(RUNTIME_STATE_DIR, { recursive: true, force: true }));
+  }
+  const volumes = new VolumeManager({ rootDir: kubeletRootDir(stateDir), nodeName: "cleanup" });
+  for (const uid of await volumes.podUidsOnDisk().catch(() => [] as string[])) await step(`volumes of ${uid}`, () => volumes.tearDown(uid));
+  await step("cgroups", async () => {
+    const driver = newCgroupDriver();
+    await driver.remove("kubepods");
+  });
+  if (existsSync(confFile)) {
+    await step("pod network", async () => {
+      const list = JSON.parse(readFileSync(confFile, "utf8")) as { name: string; cniVersion: string; plugins: Record<string, unknown>[] };
+      const bridge = list.plugins.find((p) => p.type === "corekube-bridge");
+      if (bridge) await removeBridgeNetwork({ ...bridge, name: list.name, cniVersion: list.cniVersion });
+      else {
+        const ref = list.plugins.find((p) => p.type === "bridge") as { bridge?: string } | undefined;
+        if (ref?.bridge) execFileSync("ip", ["link", "del", ref.bridge], { stdio: "ignore" });
+      }
+      rmSync(confFile, { force: true });
+    });
+    log("  pod network         bridge, NAT rules, egress guard and leases removed");
+  }
+  const saved = join(stateDir, "run", "host-net.json");
+  if (existsSync(saved)) {
+    await step("ip_forward", () => {
+      const { ipForward } = JSON.parse(readFileSync(saved, "utf8")) as { ipForward: string };
+      writeFileSync("/proc/sys/net/ipv4/ip_forward", ipForward);
+      rmSync(saved);
+    });
+  }
+}
