@@ -67,8 +67,8 @@ describe("corekube kv process", () => {
   it("documents every command and rejects bad flags with a hint", async () => {
     const top = await corekube("--help");
     expect(top.code).toBe(0);
-    for (const cmd of ["up", "down", "status", "kv", "kvctl"]) expect(top.stdout).toContain(cmd);
-    for (const cmd of ["up", "down", "status", "kv"]) {
+    for (const cmd of ["up", "down", "status", "kv", "kvctl", "kubelet", "images", "doctor"]) expect(top.stdout).toContain(cmd);
+    for (const cmd of ["up", "down", "status", "kv", "kubelet", "images", "doctor"]) {
       const h = await corekube(cmd, "--help");
       expect(h.code, cmd).toBe(0);
       expect(h.stdout).toMatch(/Usage: corekube/);

@@ -6,6 +6,7 @@ import { downCommand, statusCommand, upCommand } from "./commands/cluster.js";
 import { kvCommand } from "./commands/kv.js";
 import { apiserverCommand } from "./commands/apiserver.js";
 import { controllerManagerCommand } from "./commands/controller-manager.js";
+import { doctorCommand } from "./commands/doctor.js";
 import { imagesCommand } from "./commands/images.js";
 import { kubeletCommand } from "./commands/kubelet.js";
 import { schedulerCommand } from "./commands/scheduler.js";
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   up: { summary: "start a single-node cluster in the background", run: upCommand },
   down: { summary: "stop everything `up` started (--purge also deletes data)", run: downCommand },
   status: { summary: "show which components run", run: statusCommand },
+  doctor: { summary: "check what the kubelet needs on this machine (root, namespaces, cgroups, tools, the first image)", run: doctorCommand },
   kv: { summary: "run a member of the Raft-replicated key-value store (etcd's flags and API)", run: kvCommand },
   apiserver: { summary: "run the Kubernetes API server (kube-apiserver's flags)", run: apiserverCommand },
   images: { summary: "the node's image store: import an OCI layout, list, rm, pull", run: imagesCommand },
