@@ -34,6 +34,9 @@ describe.skipIf(!isRoot)("corekube up and down", () => {
     const up = await corekube("up", "--state-dir", state, "--kv-port", String(await freePort()), "--apiserver-port", String(await freePort()));
     expect(up.code, up.out).toBe(0);
     expect(up.out).toMatch(/waiting for Ready\.\.\. Ready in/);
+    const doctor = await corekube("doctor", "--state-dir", state);
+    expect(doctor.code, doctor.out).toBe(0);
+    expect(doctor.out).toMatch(/ok {4}busybox image/);
     const k = kubectl("1.33", join(state, "apiserver", "admin.kubeconfig"));
     try {
       expect(await k.ok(["get", "nodes"])).toMatch(/\sReady\s/);
