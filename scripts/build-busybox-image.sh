@@ -28,7 +28,9 @@ case "$(uname -m)" in
   riscv64) arch=riscv64 ;;
   *) die "unknown machine $(uname -m)" ;;
 esac
-version="$("$busybox" 2>&1 | head -n1 | sed -n 's/^BusyBox \(v[^ ]*\).*/\1/p')"
+# sed reads all of busybox's output: a `head` here would close the pipe early, and under pipefail a
+# busybox killed by SIGPIPE would fail the script now and then.
+version="$("$busybox" 2>&1 | sed -n '1s/^BusyBox \(v[^ ]*\).*/\1/p')"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -68,7 +68,8 @@ export interface PodWorkerDeps {
   clusterDomain: string;
   backoff?: CrashLoopBackoff;
   log: (line: string) => void;
-  /** How often each pod is synced even if nothing happens (probes, backoff expiry...). */
+  /** How often each pod is synced with no event (upstream's --sync-frequency, 1 minute); exits, probe
+   * changes, API updates and backoff expiry sync sooner. */
   resyncMs?: number;
 }
 
@@ -78,6 +79,7 @@ interface PodState {
   chain: Promise<void>;
   pending: boolean;
   timer?: NodeJS.Timeout;
+  dueAt?: number;
   firstSeen: Date;
   /** Why containers are not running, as the status should say. */
   waiting: Map<string, { reason: string; message?: string }>;
@@ -112,7 +114,13 @@ export class PodWorkers {
     if (!s) {
       s = { pod, chain: Promise.resolve(), pending: false, firstSeen: new Date(), waiting: new Map(), ips: new Map(), pullFailedAt: new Map(), followed: new Set(), done: false };
       this.pods.set(uid, s);
-    } else s.pod = pod;
+    } else {
+      // Only the status changed (mostly this kubelet's own write coming back): nothing new to do. A sync
+      // here would, for one, replace ErrImagePull by ImagePullBackOff before anyone could see it.
+      const statusOnly = sameExceptStatus(s.pod, pod);
+      s.pod = pod;
+      if (statusOnly) return;
+    }
     this.kick(uid);
   }
 
@@ -138,15 +146,23 @@ export class PodWorkers {
       } catch (e) {
         this.d.log(`pod ${s.pod.metadata.namespace}/${s.pod.metadata.name}: sync failed: ${(e as Error).message}`);
       }
-      this.schedule(uid, this.d.resyncMs ?? 10_000);
+      this.schedule(uid, this.d.resyncMs ?? 60_000);
     });
   }
 
+  /** Sync `uid` again in `ms` unless a sync is already due sooner. */
   private schedule(uid: string, ms: number): void {
     const s = this.pods.get(uid);
     if (!s || this.stopped) return;
+    const at = Date.now() + Math.max(50, ms);
+    if (s.timer && s.dueAt !== undefined && s.dueAt > Date.now() && s.dueAt <= at) return;
     if (s.timer) clearTimeout(s.timer);
-    s.timer = setTimeout(() => this.kick(uid), Math.max(50, ms));
+    s.dueAt = at;
+    s.timer = setTimeout(() => {
+      s.timer = undefined;
+      s.dueAt = undefined;
+      this.kick(uid);
+    }, at - Date.now());
     s.timer.unref?.();
   }
 
@@ -362,6 +378,7 @@ export class PodWorkers {
     const failedAt = s.pullFailedAt.get(c.name);
     const wait = failedAt === undefined ? 0 : this.backoff.remaining(key, failedAt, Date.now());
     if (wait > 0) {
+      this.schedule(pod.metadata.uid ?? "", wait + 100);
       s.waiting.set(c.name, { reason: "ImagePullBackOff", message: `Back-off pulling image "${ref}"` });
       this.event(pod, "Normal", "BackOff", `Back-off pulling image "${ref}"`);
       return undefined;
@@ -380,6 +397,7 @@ export class PodWorkers {
       this.event(pod, "Warning", "Failed", `Failed to pull image "${ref}": ${msg}`);
       this.backoff.next(key, Date.now());
       s.pullFailedAt.set(c.name, Date.now());
+      this.schedule(pod.metadata.uid ?? "", this.backoff.remaining(key, Date.now(), Date.now()) + 100);
       return undefined;
     }
   }
@@ -615,6 +633,12 @@ export class PodWorkers {
   private event(pod: Pod, type: "Normal" | "Warning", reason: string, message: string): void {
     this.d.recorder.eventf(pod, type, reason, message);
   }
+}
+
+/** Whether two versions of a pod differ in status only (resourceVersion and managedFields aside). */
+function sameExceptStatus(a: Pod, b: Pod): boolean {
+  const meta = (p: Pod) => ({ ...p.metadata, resourceVersion: undefined, managedFields: undefined });
+  return JSON.stringify(a.spec) === JSON.stringify(b.spec) && JSON.stringify(meta(a)) === JSON.stringify(meta(b));
 }
 
 /** A pod-spec or image-config problem: the container waits with CreateContainerConfigError. */

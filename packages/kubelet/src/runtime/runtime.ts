@@ -10,7 +10,7 @@
 //
 // Pids: the pause is the child of `unshare --fork` (read from /proc/<pid>/task/<pid>/children). The
 // container's pid comes from the shim, which owns the exec chain (see shim.ts and containerPid there).
-import { execFile, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
@@ -88,11 +88,25 @@ const DEV_LINKS: Array<[string, string]> = [
 ];
 const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
+/**
+ * The shim runs once per pod for the pod's whole life, so it starts from a plain JS bundle (built by
+ * bin/bundle.mjs when a runtime source is newer) with a small heap; tsx is the fallback.
+ */
 function defaultShimCommand(): string[] {
-  const require = createRequire(import.meta.url);
-  const loader = join(dirname(require.resolve("tsx/package.json")), "dist", "loader.mjs");
   const here = dirname(fileURLToPath(import.meta.url));
-  return [process.execPath, "--import", loader, join(here, "shim.ts")];
+  const root = join(here, "..", "..", "..", "..");
+  const bundle = join(root, "node_modules", ".cache", "corekube", "shim.mjs");
+  const small = ["--max-semi-space-size=1", "--max-old-space-size=64"];
+  try {
+    const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
+    const stale = readdirSync(here).some((f) => f.endsWith(".ts") && statSync(join(here, f)).mtimeMs > built);
+    if (stale) execFileSync(process.execPath, [join(here, "..", "..", "bin", "bundle.mjs"), join(here, "shim.ts"), bundle], { stdio: "ignore" });
+    return [process.execPath, ...small, bundle];
+  } catch {
+    const require = createRequire(import.meta.url);
+    const loader = join(dirname(require.resolve("tsx/package.json")), "dist", "loader.mjs");
+    return [process.execPath, ...small, "--import", loader, join(here, "shim.ts")];
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -723,6 +737,8 @@ export class LinuxRuntime implements RuntimeService {
       const rec = await readJson<ContainerRecord>(join(this.stateDir, "containers", id, "state.json"));
       if (!rec) continue;
       if (filter.podSandboxId && rec.sandboxId !== filter.podSandboxId) continue;
+      // Labels first: checking /proc for a container the filter drops anyway is wasted work.
+      if (!matchLabels(rec.config.labels ?? {}, filter.labelSelector)) continue;
       const c = rec.state === "running" ? containerSummary(await this.containerWithLiveness(rec)) : containerSummary(rec);
       if (filter.state && c.state !== filter.state) continue;
       if (!matchLabels(c.labels, filter.labelSelector)) continue;
