@@ -46,13 +46,13 @@ function cmdline(pid: string): string {
   }
 }
 
-/** The runtime's shim processes: `... shim.ts <runtimeDir>/sandboxes/<id>`, found by a /proc scan. */
+/** The runtime's shim processes: `... shim.mjs (or shim.ts) <runtimeDir>/sandboxes/<id>`, found by a /proc scan. */
 export function shimPids(runtimeDir: string): number[] {
   const out: number[] = [];
   for (const d of readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
     const cmd = cmdline(d);
-    if (cmd.includes("shim.ts") && cmd.includes(`${runtimeDir}/sandboxes/`)) out.push(Number(d));
+    if ((cmd.includes("shim.ts") || cmd.includes("shim.mjs")) && cmd.includes(`${runtimeDir}/sandboxes/`)) out.push(Number(d));
   }
   return out;
 }

@@ -451,7 +451,7 @@ async function main(): Promise<void> {
   console.log(`  per pod, ADDED seen          → Running+Ready seen: ${pctLine(fromAdded)}`);
   console.log(`  vs our targets: p50 ${fmt(ps.p50)} / ${TARGET_P50_MS} ms = ${fmt(ps.p50 / TARGET_P50_MS)}×, p99 ${fmt(ps.p99)} / ${TARGET_P99_MS} ms = ${fmt(ps.p99 / TARGET_P99_MS)}× (≤ 1 meets the target)`);
   console.log(`  vs upstream SLO: p99 ${fmt(ps.p99)} / ${SLO_P99_MS} ms = ${fmt(ps.p99 / SLO_P99_MS)}×; vs runc run /bin/true (${RUNC_ANCHOR_MS} ms): p50 = ${fmt(ps.p50 / RUNC_ANCHOR_MS)}×`);
-  console.log(`  shims (node + tsx, one per pod): ${fmt(shimStartCpu)} s CPU so far for ${shimsUp.length} (${fmt((1000 * shimStartCpu) / Math.max(1, shimsUp.length))} ms each), not in the kubelet's figures below`);
+  console.log(`  shims (node, one per pod): ${fmt(shimStartCpu)} s CPU so far for ${shimsUp.length} (${fmt((1000 * shimStartCpu) / Math.max(1, shimsUp.length))} ms each), not in the kubelet's figures below`);
   console.log(
     `  kubelet during case 1: CPU ${fmt(cpu1b.self - cpu1a.self)} s own + ${fmt(cpu1b.children - cpu1a.children)} s reaped children (${fmt((1000 * (cpu1b.self - cpu1a.self + cpu1b.children - cpu1a.children)) / N)} ms per pod), peak VmRSS ${mib(rss1s.peak)}; apiserver CPU ${fmt(cpuSeconds(apiserverPids) - api1a)} s`,
   );
