@@ -36,18 +36,12 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/**
- * scripts/build-busybox-image.sh into `layout`. Tried a few times: the script reads busybox's version
- * through `busybox | head -n1` under pipefail, which fails now and then when head closes the pipe early.
- */
+/** scripts/build-busybox-image.sh into `layout`; its stderr goes into the error when it fails. */
 function buildBusybox(layout: string): void {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      execFileSync("bash", [resolve("scripts/build-busybox-image.sh"), layout], { stdio: ["ignore", "ignore", "pipe"] });
-      return;
-    } catch (e) {
-      if (attempt >= 5) throw new Error(`scripts/build-busybox-image.sh failed: ${String((e as { stderr?: Buffer }).stderr ?? (e as Error).message)}`);
-    }
+  try {
+    execFileSync("bash", [resolve("scripts/build-busybox-image.sh"), layout], { stdio: ["ignore", "ignore", "pipe"] });
+  } catch (e) {
+    throw new Error(`scripts/build-busybox-image.sh failed: ${String((e as { stderr?: Buffer }).stderr ?? (e as Error).message)}`);
   }
 }
 
@@ -55,25 +49,37 @@ function buildBusybox(layout: string): void {
 export async function startCluster(): Promise<Cluster> {
   const restoreHostNet = snapshotHostNet();
   const work = mkdtempSync(join(tmpdir(), "ck-kubelet-"));
-  const cp = await startControlPlane();
-  const client = await RestClient.fromKubeconfig({ path: cp.kubeconfig, qps: 0 });
-  const layout = join(work, "busybox-layout");
-  buildBusybox(layout);
-  const k = kubectl("1.33", cp.kubeconfig);
-  return {
-    cp,
-    client,
-    k,
-    work,
-    layout,
-    async stop() {
-      k.cleanup();
-      await client.close();
-      await cp.stop();
-      rmSync(work, { recursive: true, force: true });
-      restoreHostNet();
-    },
-  };
+  let cp: ControlPlane | undefined;
+  let client: RestClient | undefined;
+  try {
+    cp = await startControlPlane();
+    client = await RestClient.fromKubeconfig({ path: cp.kubeconfig, qps: 0 });
+    const layout = join(work, "busybox-layout");
+    buildBusybox(layout);
+    const k = kubectl("1.33", cp.kubeconfig);
+    const [started, rest] = [cp, client];
+    return {
+      cp: started,
+      client: rest,
+      k,
+      work,
+      layout,
+      async stop() {
+        k.cleanup();
+        await rest.close();
+        await started.stop();
+        rmSync(work, { recursive: true, force: true });
+        restoreHostNet();
+      },
+    };
+  } catch (e) {
+    // A half-started cluster is taken down here: afterAll never sees it.
+    await client?.close().catch(() => undefined);
+    await cp?.stop().catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+    restoreHostNet();
+    throw e;
+  }
 }
 
 /** A /24 in 10.200-239.x.0 that no route on this host uses yet. */
