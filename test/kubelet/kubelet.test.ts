@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Node } from "@corekube/api";
 import { NODES } from "@corekube/client";
+import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/eventually.js";
 import { type Cluster, isRoot, prepareNode, startCluster, type TestNode } from "./support.js";
@@ -59,6 +60,23 @@ describe.skipIf(!isRoot)("corekube kubelet", () => {
     expect((await cluster.k.ok(["exec", "web", "--", "cat", "/etc/hostname"])).trim()).toBe("web");
     const failed = await cluster.k.run(["exec", "web", "--", "sh", "-c", "exit 3"]);
     expect(failed.code).toBe(3);
+
+    // The kubelet's own API, as the API server (a client certificate of the cluster CA) sees it.
+    const tls = new Agent({ connect: { ca: cluster.cp.tls.ca, cert: cluster.cp.tls.cert, key: cluster.cp.tls.key } });
+    try {
+      const get = async (path: string) => (await request(`https://127.0.0.1:${node.port}${path}`, { dispatcher: tls })).body;
+      const summary = await eventually("stats with a CPU rate for web", async () => {
+        const s = (await (await get("/stats/summary")).json()) as { node: { cpu?: { usageCoreNanoSeconds?: number } }; pods: { podRef: { name: string }; memory?: { workingSetBytes?: number }; containers: { name: string; cpu?: { usageNanoCores?: number } }[] }[] };
+        const web = s.pods.find((p) => p.podRef.name === "web");
+        return web?.containers[0]?.cpu?.usageNanoCores !== undefined ? s : undefined;
+      }, 20_000);
+      expect(summary.node.cpu!.usageCoreNanoSeconds).toBeGreaterThan(0);
+      const web = summary.pods.find((p) => p.podRef.name === "web")!;
+      expect(web.memory!.workingSetBytes).toBeGreaterThan(0);
+      expect(await (await get("/metrics")).text()).toMatch(/kubelet_running_containers\{container_state="running"\} [1-9]/);
+    } finally {
+      await tls.close();
+    }
   }, 90_000);
 
   it("restarts a crashing container with growing backoff (CrashLoopBackOff)", async () => {

@@ -22,6 +22,7 @@ import { ProbeManager } from "./probes/manager.js";
 import type { LinuxRuntime as RuntimeType } from "./runtime/runtime.js";
 import { LinuxRuntime } from "./runtime/runtime.js";
 import { KubeletServer } from "./server/server.js";
+import { KubeletStats } from "./stats.js";
 import { type ExecProcess, errContainerNotFound, errContainerNotRunning, errPodNotFound } from "./server/types.js";
 import { type PodVolumes, VolumeManager } from "./volumes/manager.js";
 
@@ -238,6 +239,8 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
   await factory.waitForCacheSync();
   await cleanupOrphans(runtime, volumeManager, new Set(pods.lister().list().map((p) => p.metadata.uid ?? "")), log);
 
+  const stats = new KubeletStats({ nodeName: o.nodeName, workers: () => w, runtime, cgroups, naming: { kubepodsName: o.kubepodsName } });
+
   // The HTTPS API the API server talks to for logs and exec.
   let server: KubeletServer | undefined;
   let serverPort: number | undefined;
@@ -255,8 +258,8 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
       tls: o.tls,
       nodeName: o.nodeName,
       pods: () => w.list(),
-      stats: async () => ({ node: { nodeName: o.nodeName, startTime: new Date().toISOString() }, pods: [] }) as never,
-      metrics: async () => "",
+      stats: () => stats.summary(),
+      metrics: () => stats.metrics.metrics(),
       logs: {
         containerLog: async (ns, name, container, previous) => {
           const { attempts } = await findContainer(ns, name, container);
