@@ -359,6 +359,8 @@ describe.skipIf(!isRoot)("pods with the reference CNI plugins (bridge + host-loc
     const page = await eventually("HTTP from the pod", async () => fetch(`http://${ip}:8080/hostname`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.text()).catch(() => undefined), 20_000);
     expect(page.trim()).toBe("refweb");
     expect(execFileSync("ip", ["-o", "link", "show", "master", ref.bridge], { encoding: "utf8" }).trim()).not.toBe("");
+    // No masquerade with these plugins, but the egress guard still stands between pods and the world.
+    expect(execFileSync("iptables-save", ["-t", "mangle"], { encoding: "utf8" })).toContain(`corekube:${ref.network}`);
     await pods().delete("refweb", { namespace: "default", gracePeriodSeconds: 1 });
     await eventually("refweb to go", async () => (await ref.pod("refweb").then(() => false, () => true)), 30_000);
     expect(readdirSync(leases)).not.toContain(ip);

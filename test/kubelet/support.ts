@@ -3,13 +3,13 @@
 // and state-directory names; cleanup removes pods, sandboxes, cgroups, the bridge and host net state.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Pod } from "@corekube/api";
 import { NODES, PODS, RestClient } from "@corekube/client";
 import { newCgroupDriver } from "@corekube/kubelet/cgroups/detect";
-import { removeBridgeNetwork } from "@corekube/kubelet/cni/bridge/plugin";
+import { removeNodeNetwork } from "@corekube/kubelet/cni/conf";
 import { CniClient } from "@corekube/kubelet/cni/client";
 import { importOciLayout } from "@corekube/kubelet/images/oci-layout";
 import { ImageStore } from "@corekube/kubelet/images/store";
@@ -232,12 +232,7 @@ export async function prepareNode(cluster: Cluster, o: { cniPlugins?: "corekube"
       } catch {
         // no cgroups on this host, or already gone
       }
-      const conf = join(node.cniConfDir, "10-corekube.conflist");
-      if (existsSync(conf)) {
-        const list = JSON.parse(readFileSync(conf, "utf8")) as { plugins: Record<string, unknown>[]; name: string; cniVersion: string };
-        const bridge = list.plugins.find((p) => p.type === "corekube-bridge");
-        if (bridge) await removeBridgeNetwork({ ...bridge, name: list.name, cniVersion: list.cniVersion }).catch(() => undefined);
-      }
+      await removeNodeNetwork(join(node.cniConfDir, "10-corekube.conflist")).catch(() => undefined);
       try {
         execFileSync("ip", ["link", "del", node.bridge], { stdio: "ignore" });
       } catch {

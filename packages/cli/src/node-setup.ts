@@ -6,8 +6,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CniClient } from "@corekube/kubelet/cni/client";
-import { removeBridgeNetwork } from "@corekube/kubelet/cni/bridge/plugin";
-import { DEFAULT_CONFLIST_NAME } from "@corekube/kubelet/cni/conf";
+import { DEFAULT_CONFLIST_NAME, removeNodeNetwork } from "@corekube/kubelet/cni/conf";
 import { newCgroupDriver } from "@corekube/kubelet/cgroups/detect";
 import { importOciLayout } from "@corekube/kubelet/images/oci-layout";
 import { ImageStore } from "@corekube/kubelet/images/store";
@@ -84,16 +83,7 @@ export async function cleanNode(stateDir: string, log: (line: string) => void): 
     await driver.remove("kubepods");
   });
   if (existsSync(confFile)) {
-    await step("pod network", async () => {
-      const list = JSON.parse(readFileSync(confFile, "utf8")) as { name: string; cniVersion: string; plugins: Record<string, unknown>[] };
-      const bridge = list.plugins.find((p) => p.type === "corekube-bridge");
-      if (bridge) await removeBridgeNetwork({ ...bridge, name: list.name, cniVersion: list.cniVersion });
-      else {
-        const ref = list.plugins.find((p) => p.type === "bridge") as { bridge?: string } | undefined;
-        if (ref?.bridge) execFileSync("ip", ["link", "del", ref.bridge], { stdio: "ignore" });
-      }
-      rmSync(confFile, { force: true });
-    });
+    await step("pod network", () => removeNodeNetwork(confFile));
     log("  pod network         bridge, NAT rules, egress guard and leases removed");
   }
   const saved = join(stateDir, "run", "host-net.json");

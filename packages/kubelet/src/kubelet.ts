@@ -10,7 +10,8 @@ import { EventRecorder, InformerFactory, NODES, PODS, RestClient } from "@coreku
 import type { CgroupDriver } from "./cgroups/driver.js";
 import { newCgroupDriver } from "./cgroups/detect.js";
 import { CniClient } from "./cni/client.js";
-import { writeNodeConflist } from "./cni/conf.js";
+import { ensureEgressGuard } from "./cni/bridge/netfilter.js";
+import { DEFAULT_NETWORK_NAME, writeNodeConflist } from "./cni/conf.js";
 import { ImagePuller } from "./images/pull.js";
 import { ImageStore } from "./images/store.js";
 import { NodeAgent } from "./node/agent.js";
@@ -144,6 +145,9 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
       bridge: o.cniBridge,
       networkName: o.cniNetworkName,
     });
+    // Debian's bridge plugin runs without masquerade here; the guard still keeps pod traffic from
+    // leaving the machine through the default route it gives pods.
+    if (o.cniPlugins === "reference") await ensureEgressGuard({ network: o.cniNetworkName ?? DEFAULT_NETWORK_NAME, podCIDR, egressAllow: o.egressAllow, ipMasq: false });
     networkReady = true;
     log(`kubelet: pod network configured for ${podCIDR}`);
     await agent.syncStatus(true).catch(() => undefined);

@@ -1,10 +1,15 @@
 // Book 5.4 and 6.2: writes the node's CNI config (10-corekube.conflist) for its pod CIDR: either our
 // corekube-bridge plugin, or Debian's reference plugins (bridge + host-local), each chained with loopback.
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { DEFAULT_BRIDGE, PLUGIN_TYPE } from "./bridge/plugin.js";
+import { promisify } from "node:util";
+import { removePodNat } from "./bridge/netfilter.js";
+import { DEFAULT_BRIDGE, PLUGIN_TYPE, removeBridgeNetwork } from "./bridge/plugin.js";
 import { parseCidr, intToIp } from "./bridge/ipam.js";
 import { CNI_VERSION, type NetworkConfigList } from "./spec.js";
+
+const execFileAsync = promisify(execFile);
 
 export const DEFAULT_CONFLIST_NAME = "10-corekube.conflist";
 export const DEFAULT_NETWORK_NAME = "corekube";
@@ -72,4 +77,28 @@ export async function writeNodeConflist(confDir: string, o: NodeNetworkOptions, 
   await writeFile(tmp, `${JSON.stringify(list, null, 2)}\n`);
   await rename(tmp, path);
   return path;
+}
+
+/**
+ * Removes everything the node's network put on the host, from its conflist: with corekube-bridge its
+ * bridge, NAT rules, egress guard and leases; with the reference plugins the bridge, the egress guard
+ * the kubelet adds beside them, and host-local's leases. Then the conflist itself. Idempotent.
+ */
+export async function removeNodeNetwork(confFile: string): Promise<void> {
+  let list: { name: string; cniVersion: string; plugins: Record<string, unknown>[] };
+  try {
+    list = JSON.parse(await readFile(confFile, "utf8"));
+  } catch {
+    return; // no network configured
+  }
+  const ours = list.plugins.find((p) => p.type === PLUGIN_TYPE);
+  if (ours) await removeBridgeNetwork({ ...ours, name: list.name, cniVersion: list.cniVersion });
+  const ref = list.plugins.find((p) => p.type === "bridge") as { bridge?: string; ipam?: { ranges?: { subnet: string }[][]; dataDir?: string } } | undefined;
+  if (ref) {
+    const subnet = ref.ipam?.ranges?.[0]?.[0]?.subnet;
+    if (subnet) await removePodNat({ network: list.name, podCIDR: subnet, ipMasq: false });
+    if (ref.bridge) await execFileAsync("ip", ["link", "del", ref.bridge]).catch(() => undefined);
+    await rm(join(ref.ipam?.dataDir ?? "/var/lib/cni/networks", list.name), { recursive: true, force: true });
+  }
+  await rm(confFile, { force: true });
 }
