@@ -1,14 +1,15 @@
 // Book 9.1-9.3 and 3.3-3.4: the kubelet end to end, as root with real namespaces: the real kubectl
 // runs a busybox pod whose output `kubectl logs` shows, a long-running pod reachable at its IP and
 // through `kubectl exec`, a crashing container in CrashLoopBackOff, and deletion that leaves nothing.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Node } from "@corekube/api";
-import { NODES } from "@corekube/client";
+import type { Node, Pod } from "@corekube/api";
+import { NODES, PODS } from "@corekube/client";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/eventually.js";
-import { type Cluster, isRoot, prepareNode, startCluster, type TestNode } from "./support.js";
+import { type Cluster, isRoot, podOn, prepareNode, startCluster, type TestNode } from "./support.js";
 
 let cluster: Cluster;
 let node: TestNode;
@@ -90,6 +91,35 @@ describe.skipIf(!isRoot)("corekube kubelet", () => {
     }, 60_000);
     expect(p.restartCount).toBeGreaterThanOrEqual(2);
     expect(await cluster.k.ok(["logs", "crash", "--previous"])).toBe("boom\n");
+  }, 90_000);
+
+  it("runs postStart before the container is reported, and preStop before it is stopped", async () => {
+    const marks = mkdtempSync(join(tmpdir(), "ck-hooks-"));
+    try {
+      const pod = podOn(node, "hooks", {
+        terminationGracePeriodSeconds: 5,
+        volumes: [{ name: "marks", hostPath: { path: marks, type: "Directory" } }],
+        containers: [
+          {
+            name: "app",
+            image: "busybox:1.35",
+            command: ["sh", "-c", "sleep 1; cat /marks/started; exec sleep 3600"],
+            volumeMounts: [{ name: "marks", mountPath: "/marks" }],
+            lifecycle: {
+              postStart: { exec: { command: ["sh", "-c", "echo poststart ran > /marks/started"] } },
+              preStop: { exec: { command: ["sh", "-c", "echo prestop ran > /marks/stopped"] } },
+            },
+          } as Pod["spec"]["containers"][number],
+        ],
+      });
+      await cluster.client.resource<Pod>(PODS).create(pod, { namespace: "default" });
+      await eventually("hooks Running", async () => (await node.pod("hooks")).status?.phase === "Running", 60_000);
+      await eventually("the log shows postStart's file", async () => (await cluster.k.ok(["logs", "hooks"])).includes("poststart ran"), 20_000);
+      await cluster.k.ok(["delete", "pod", "hooks", "--timeout=30s"], { timeoutMs: 40_000 });
+      expect(readFileSync(join(marks, "stopped"), "utf8")).toBe("prestop ran\n");
+    } finally {
+      rmSync(marks, { recursive: true, force: true });
+    }
   }, 90_000);
 
   it("stops a deleted pod and removes every trace of it", async () => {

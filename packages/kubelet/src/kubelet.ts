@@ -174,21 +174,22 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
     tearDown: (uid) => volumeManager.tearDown(uid),
   };
   const exec = (containerId: string, cmd: string[], opts: { stdin: boolean }) => execInContainer(runtime, containerId, cmd, opts);
+  const execSync = async (containerId: string, cmd: string[], timeoutMs: number) => {
+    const p = await exec(containerId, cmd, { stdin: false });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    p.stdout.on("data", (b: Buffer) => out.push(b));
+    p.stderr?.on("data", (b: Buffer) => err.push(b));
+    const timer = setTimeout(() => p.kill?.(), timeoutMs);
+    try {
+      const exitCode = await p.exit;
+      return { exitCode, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const probeManager = new ProbeManager({
-    execSync: async (containerId, cmd, timeoutMs) => {
-      const p = await exec(containerId, cmd, { stdin: false });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      p.stdout.on("data", (b: Buffer) => out.push(b));
-      p.stderr?.on("data", (b: Buffer) => err.push(b));
-      const timer = setTimeout(() => p.kill?.(), timeoutMs);
-      try {
-        const exitCode = await p.exit;
-        return { exitCode, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    execSync,
     onChange: (uid) => workers?.kick(uid),
     recordEvent: (ev) => {
       const pod = workers?.list().find((p) => p.metadata.uid === ev.pod.uid);
@@ -224,6 +225,7 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
     networkReady: () => networkReady,
     volumes,
     probes,
+    execSync,
     nodeName: o.nodeName,
     hostIP: nodeIP,
     podLogDir: o.podLogDir ?? "/var/log/pods",

@@ -59,6 +59,8 @@ export interface PodWorkerDeps {
   networkReady?: () => boolean;
   volumes?: PodVolumeHost;
   probes?: PodProbeHost;
+  /** Runs a command in a running container (exec lifecycle hooks). */
+  execSync?: (containerId: string, cmd: string[], timeoutMs: number) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
   nodeName: string;
   hostIP: string;
   /** /var/log/pods */
@@ -250,7 +252,7 @@ export class PodWorkers {
     for (const k of plan.kill) {
       this.event(pod, "Normal", "Killing", k.reason);
       this.d.probes?.containerStopped(uid, k.name);
-      await this.d.runtime.StopContainer(k.id, pod.spec.terminationGracePeriodSeconds ?? 30);
+      await this.stopWithPreStop(pod, k.name, k.id, snap.sandboxes[0]?.ip, pod.spec.terminationGracePeriodSeconds ?? 30);
     }
 
     let sandboxId = snap.sandboxes[0]?.ready ? snap.sandboxes[0].id : undefined;
@@ -526,6 +528,17 @@ export class PodWorkers {
       if (last) this.backoff.next(`${uid}/${c.name}`, Date.now());
       await this.d.runtime.StartContainer(id);
       this.event(pod, "Normal", "Started", `Started container ${c.name}`);
+      // postStart runs beside the container's command; if it fails the container is killed.
+      const postStart = lifecycleOf(spec).postStart;
+      if (postStart) {
+        const err = await this.runHook(postStart, id, s.ips.get(sandboxId), 30_000);
+        if (err) {
+          this.event(pod, "Warning", "FailedPostStartHook", err);
+          await this.d.runtime.StopContainer(id, specOf(pod).terminationGracePeriodSeconds ?? 30);
+          s.waiting.set(c.name, { reason: "PostStartHookError", message: err });
+          return false;
+        }
+      }
       s.waiting.delete(c.name);
       const cid = id;
       s.followed.add(cid);
@@ -571,6 +584,43 @@ export class PodWorkers {
     this.kick(uid);
   }
 
+  /** Runs a lifecycle handler (exec, httpGet or sleep); the error message, or undefined on success. */
+  private async runHook(h: LifecycleHandler, containerId: string, podIP: string | undefined, timeoutMs: number): Promise<string | undefined> {
+    try {
+      if (h.exec?.command) {
+        if (!this.d.execSync) return "exec hooks are not available on this node";
+        const r = await this.d.execSync(containerId, h.exec.command, timeoutMs);
+        return r.exitCode === 0 ? undefined : `Exec lifecycle hook (${JSON.stringify(h.exec.command)}) for Container in Pod failed - error: command exited with ${r.exitCode}, message: ${JSON.stringify((r.stdout + r.stderr).trim())}`;
+      }
+      if (h.httpGet) {
+        const host = h.httpGet.host || podIP;
+        if (!host) return "HTTP lifecycle hook: the pod has no IP";
+        const url = `${(h.httpGet.scheme ?? "HTTP").toLowerCase()}://${host}:${h.httpGet.port}${h.httpGet.path ?? "/"}`;
+        const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+        await res.arrayBuffer();
+        return res.status >= 200 && res.status < 400 ? undefined : `HTTP lifecycle hook (${url}) for Container in Pod failed - error: status ${res.status}`;
+      }
+      if (h.sleep?.seconds) await new Promise((r) => setTimeout(r, Math.min(h.sleep!.seconds * 1000, timeoutMs)));
+      return undefined;
+    } catch (e) {
+      return `lifecycle hook failed: ${(e as Error).message}`;
+    }
+  }
+
+  /** preStop first (within the grace period), then SIGTERM and, after what is left of it, SIGKILL. */
+  private async stopWithPreStop(pod: Pod, name: string, id: string, podIP: string | undefined, graceSeconds: number): Promise<void> {
+    const spec = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === name);
+    const preStop = spec ? lifecycleOf(spec).preStop : undefined;
+    let left = graceSeconds;
+    if (preStop && graceSeconds > 0) {
+      const started = Date.now();
+      const err = await this.runHook(preStop, id, podIP, graceSeconds * 1000);
+      if (err) this.event(pod, "Warning", "FailedPreStopHook", err);
+      left = Math.max(0, graceSeconds - Math.ceil((Date.now() - started) / 1000));
+    }
+    await this.d.runtime.StopContainer(id, left);
+  }
+
   private async killPod(pod: Pod, snap: PodSnapshot, graceSeconds: number): Promise<void> {
     const uid = pod.metadata.uid ?? "";
     await Promise.all(
@@ -579,7 +629,7 @@ export class PodWorkers {
         .map(async (c) => {
           this.event(pod, "Normal", "Killing", `Stopping container ${c.name}`);
           this.d.probes?.containerStopped(uid, c.name);
-          await this.d.runtime.StopContainer(c.id, graceSeconds);
+          await this.stopWithPreStop(pod, c.name, c.id, snap.sandboxes[0]?.ip, graceSeconds);
         }),
     );
     for (const sb of snap.sandboxes) if (sb.ready) await this.d.runtime.StopPodSandbox(sb.id);
@@ -640,6 +690,15 @@ function sameExceptStatus(a: Pod, b: Pod): boolean {
   const meta = (p: Pod) => ({ ...p.metadata, resourceVersion: undefined, managedFields: undefined });
   return JSON.stringify(a.spec) === JSON.stringify(b.spec) && JSON.stringify(meta(a)) === JSON.stringify(meta(b));
 }
+
+interface LifecycleHandler {
+  exec?: { command?: string[] };
+  httpGet?: { path?: string; port: number | string; host?: string; scheme?: string };
+  sleep?: { seconds: number };
+}
+
+const lifecycleOf = (c: ContainerSpec): { postStart?: LifecycleHandler; preStop?: LifecycleHandler } =>
+  ((c as { lifecycle?: unknown }).lifecycle ?? {}) as { postStart?: LifecycleHandler; preStop?: LifecycleHandler };
 
 /** A pod-spec or image-config problem: the container waits with CreateContainerConfigError. */
 export class ConfigError extends Error {}
