@@ -25,6 +25,7 @@ export const kubeletFlags: FlagSpec[] = [
   { name: "client-ca-file", help: "CA that signs the API server's client certificate", default: "" },
   { name: "pki-dir", help: "the API server's pki directory (ca.crt, ca.key): the kubelet issues its own serving certificate from it", default: "" },
   { name: "image-root", help: "the image store (default <root-dir>/../images)", default: "" },
+  { name: "sync-frequency", help: "how often each pod is synced when nothing happens to it", default: "1m" },
   { name: "crash-loop-max-backoff", help: "cap of the CrashLoopBackOff delay", default: "5m" },
   { name: "runtime-state-dir", help: "the container runtime's state: sandboxes, containers, shim sockets (tmpfs: it does not survive a reboot)", default: "/run/corekube/runtime" },
   { name: "pod-log-dir", help: "where container logs go, one directory per pod", default: "/var/log/pods" },
@@ -101,6 +102,7 @@ export async function kubeletCommand(argv: string[]): Promise<number> {
     serverPort: port,
     tls,
     backoffMaxMs: flagDurationMs(p, kubeletFlags, "crash-loop-max-backoff"),
+    resyncMs: flagDurationMs(p, kubeletFlags, "sync-frequency"),
   });
   const why = await new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("signal"));
