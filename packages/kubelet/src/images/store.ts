@@ -240,7 +240,11 @@ export class ImageStore {
       await fs.rename(tmp, target);
       return expected.digest;
     } catch (e) {
+      // The file may still be opening: wait for the stream to close, or the open could land after
+      // the removal and leave a half-written blob behind.
+      const closed = once(out, "close").catch(() => undefined);
       out.destroy();
+      await closed;
       await fs.rm(tmp, { force: true });
       throw e;
     }
