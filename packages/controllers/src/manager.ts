@@ -77,7 +77,7 @@ export const CONTROLLER_NAMES = [
 export type ControllerName = (typeof CONTROLLER_NAMES)[number];
 
 /** Kinds whose dependents are pods: pods come and go as these controllers ask, counted by expectations. */
-function watchOwnedPods(pods: SharedInformer<Pod>, kind: string, c: Controller, expectations: Expectations): void {
+function watchOwnedPods(pods: SharedInformer<Pod>, kind: string, c: Controller, expectations: Expectations, orphan?: (p: Pod) => void): void {
   const ownerKey = (p: Pod): string | undefined => {
     const ref = controllerRef(p);
     return ref?.kind === kind && p.metadata.namespace ? `${p.metadata.namespace}/${ref.name}` : undefined;
@@ -85,13 +85,17 @@ function watchOwnedPods(pods: SharedInformer<Pod>, kind: string, c: Controller, 
   pods.addEventHandler({
     onAdd: (p) => {
       const k = ownerKey(p);
-      if (!k) return;
+      if (!k) return orphan?.(p);
       expectations.creationObserved(k);
       c.add(k);
     },
     onUpdate: (o, n) => {
-      const k = ownerKey(n) ?? ownerKey(o);
-      if (k) c.add(k);
+      // Both the old and the new owner look again when a pod changes hands.
+      const a = ownerKey(o);
+      const b = ownerKey(n);
+      if (a) c.add(a);
+      if (b && b !== a) c.add(b);
+      if (!b) orphan?.(n);
     },
     onDelete: (p) => {
       const k = ownerKey(p);
@@ -275,42 +279,12 @@ export class ControllerManager {
       const pods = inf<Pod>(PODS);
       const expectations = new Expectations(clock);
       const c = make("replicaset", (key) => reconcileReplicaSet(key, { replicaSets: rss.lister(), pods: pods.lister(), expectations, clock }), {
-        onActionFailed: (key, a) => {
-          if (a.verb === "create" && a.resource === PODS) expectations.creationObserved(key);
-          if (a.verb === "delete" && a.resource === PODS) expectations.deletionObserved(key);
-        },
+        onActionFailed: podActionFailed(expectations),
       });
       rss.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n), onDelete: c.enqueue });
-      const ownerKey = (p: Pod): string | undefined => {
-        const ref = controllerRef(p);
-        return ref?.kind === "ReplicaSet" && p.metadata.namespace ? `${p.metadata.namespace}/${ref.name}` : undefined;
-      };
       // An orphan may be adopted by any ReplicaSet of its namespace whose selector matches.
-      const orphan = (p: Pod) => {
+      watchOwnedPods(pods, "ReplicaSet", c, expectations, (p) => {
         for (const rs of rss.lister().list({ namespace: p.metadata.namespace })) c.enqueue(rs);
-      };
-      pods.addEventHandler({
-        onAdd: (p) => {
-          const k = ownerKey(p);
-          if (k) {
-            expectations.creationObserved(k);
-            c.add(k);
-          } else orphan(p);
-        },
-        onUpdate: (o, n) => {
-          const a = ownerKey(o);
-          const b = ownerKey(n);
-          if (a) c.add(a);
-          if (b && b !== a) c.add(b);
-          if (!b) orphan(n);
-        },
-        onDelete: (p) => {
-          const k = ownerKey(p);
-          if (k) {
-            expectations.deletionObserved(k);
-            c.add(k);
-          }
-        },
       });
     }
 
