@@ -379,54 +379,48 @@ export class VolumeManager {
     return this.api;
   }
 
-  private async configMapPayload(
-    pod: Pod,
-    name: string | undefined,
-    items: KeyToPath[] | undefined,
-    defaultMode: number,
-    optional: boolean,
-  ): Promise<Payload> {
+  private configMapPayload(pod: Pod, name: string | undefined, items: KeyToPath[] | undefined, defaultMode: number, optional: boolean): Promise<Payload> {
     if (!name) throw new Error("a configMap volume source needs a name");
-    const ns = pod.metadata.namespace ?? "default";
-    let cm: ConfigMap | undefined;
-    try {
-      cm = await this.requireApi(`configmap "${name}"`).getConfigMap(ns, name);
-    } catch (e) {
-      throw new Error(`cannot get configmap "${name}" in namespace "${ns}": ${errMessage(e)}`);
-    }
-    if (!cm) {
-      if (optional) return new Map();
-      throw new Error(`configmap "${name}" not found`);
-    }
-    const all = new Map<string, Buffer>();
-    for (const [k, val] of Object.entries(cm.data ?? {})) all.set(k, Buffer.from(String(val), "utf8"));
-    for (const [k, val] of Object.entries(cm.binaryData ?? {})) all.set(k, Buffer.from(String(val), "base64"));
-    return keyedPayload(all, items, defaultMode, optional, (k) => `configmap "${name}" references non-existent config key: ${k}`);
+    return this.keyedObjectPayload(pod, "configmap", name, items, defaultMode, optional, async (api, ns) => {
+      const cm: ConfigMap | undefined = await api.getConfigMap(ns, name);
+      return cm && { text: cm.data, base64: cm.binaryData };
+    });
   }
 
-  private async secretPayload(
+  private secretPayload(pod: Pod, name: string | undefined, items: KeyToPath[] | undefined, defaultMode: number, optional: boolean): Promise<Payload> {
+    if (!name) throw new Error("a secret volume source needs secretName");
+    return this.keyedObjectPayload(pod, "secret", name, items, defaultMode, optional, async (api, ns) => {
+      const secret: Secret | undefined = await api.getSecret(ns, name);
+      return secret && { text: secret.stringData, base64: secret.data };
+    });
+  }
+
+  /** A ConfigMap's or Secret's keys as files: plain-text values and base64 ones, then `items` applied. */
+  private async keyedObjectPayload(
     pod: Pod,
-    name: string | undefined,
+    kind: "configmap" | "secret",
+    name: string,
     items: KeyToPath[] | undefined,
     defaultMode: number,
     optional: boolean,
+    read: (api: VolumeApi, ns: string) => Promise<{ text?: Record<string, unknown>; base64?: Record<string, unknown> } | undefined>,
   ): Promise<Payload> {
-    if (!name) throw new Error("a secret volume source needs secretName");
     const ns = pod.metadata.namespace ?? "default";
-    let secret: Secret | undefined;
+    let obj: Awaited<ReturnType<typeof read>>;
     try {
-      secret = await this.requireApi(`secret "${name}"`).getSecret(ns, name);
+      obj = await read(this.requireApi(`${kind} "${name}"`), ns);
     } catch (e) {
-      throw new Error(`cannot get secret "${name}" in namespace "${ns}": ${errMessage(e)}`);
+      throw new Error(`cannot get ${kind} "${name}" in namespace "${ns}": ${errMessage(e)}`);
     }
-    if (!secret) {
+    if (!obj) {
       if (optional) return new Map();
-      throw new Error(`secret "${name}" not found`);
+      throw new Error(`${kind} "${name}" not found`);
     }
     const all = new Map<string, Buffer>();
-    for (const [k, val] of Object.entries(secret.stringData ?? {})) all.set(k, Buffer.from(String(val), "utf8"));
-    for (const [k, val] of Object.entries(secret.data ?? {})) all.set(k, Buffer.from(String(val), "base64"));
-    return keyedPayload(all, items, defaultMode, optional, (k) => `secret "${name}" references non-existent secret key: ${k}`);
+    for (const [k, val] of Object.entries(obj.text ?? {})) all.set(k, Buffer.from(String(val), "utf8"));
+    for (const [k, val] of Object.entries(obj.base64 ?? {})) all.set(k, Buffer.from(String(val), "base64"));
+    const what = kind === "configmap" ? "config" : "secret";
+    return keyedPayload(all, items, defaultMode, optional, (k) => `${kind} "${name}" references non-existent ${what} key: ${k}`);
   }
 
   private downwardPayload(pod: Pod, items: DownwardAPIVolumeFile[], defaultMode: number): Payload {
