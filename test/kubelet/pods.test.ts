@@ -88,6 +88,34 @@ describe.skipIf(!isRoot)("pods on a real kubelet", () => {
     await remove("duo");
   }, 90_000);
 
+  it("gives a pod's volumes and processes its fsGroup", async () => {
+    await create(
+      podOn(node, "fsgroup", {
+        restartPolicy: "Never",
+        securityContext: { runAsUser: 1000, fsGroup: 2000 },
+        volumes: [{ name: "data", emptyDir: {} }, { name: "cfg", downwardAPI: { items: [{ path: "name", fieldRef: { fieldPath: "metadata.name" } }] } }],
+        containers: [
+          {
+            name: "c",
+            image: IMAGE,
+            volumeMounts: [{ name: "data", mountPath: "/data" }, { name: "cfg", mountPath: "/cfg" }],
+            command: ["sh", "-c", "echo groups=$(id -G); echo dir=$(stat -c %g /data); touch /data/f && echo file=$(stat -c %g /data/f); echo cfg=$(stat -L -c %g /cfg/name)"],
+          },
+        ],
+      }),
+    );
+    const out = await eventually("the fsgroup pod's output", async () => {
+      const text = await cluster.k.ok(["logs", "fsgroup"]).catch(() => "");
+      return text.includes("cfg=") ? text : undefined;
+    }, 60_000);
+    expect(out).toMatch(/groups=.*\b2000\b/);
+    expect(out).toContain("dir=2000");
+    // the setgid directory hands its group to what the (non-root) process creates
+    expect(out).toContain("file=2000");
+    expect(out).toContain("cfg=2000");
+    await remove("fsgroup");
+  }, 90_000);
+
   it("reports a container over its memory limit as OOMKilled", async () => {
     await create(
       podOn(node, "hog", {

@@ -50,6 +50,7 @@ import { Expectations } from "./replicaset/expectations.js";
 import { reconcileReplicaSet } from "./replicaset/reconcile.js";
 import { reconcilePodGC } from "./podgc/reconcile.js";
 import { reconcileResourceQuota } from "./resourcequota/reconcile.js";
+import { ROOT_CA_CONFIGMAP, reconcileRootCACert } from "./rootcacert/reconcile.js";
 import { reconcileServiceAccounts } from "./serviceaccount/reconcile.js";
 import { reconcileStatefulSet } from "./statefulset/reconcile.js";
 import { reconcileTTLAfterFinished } from "./ttlafterfinished/reconcile.js";
@@ -64,6 +65,7 @@ export const CONTROLLER_NAMES = [
   "cronjob",
   "namespace",
   "serviceaccount",
+  "root-ca-cert-publisher",
   "endpoints",
   "garbagecollector",
   "nodelifecycle",
@@ -212,6 +214,11 @@ export interface ControllerManagerOptions {
   podGCQuarantineMs?: number;
   /** tolerationSeconds for pods without their own not-ready/unreachable toleration (default 300). */
   defaultTolerationSeconds?: number;
+  /**
+   * The CA bundle (PEM) published as kube-root-ca.crt in every namespace (--root-ca-file); without it
+   * the client's kubeconfig CA, and with neither the root-ca-cert-publisher stays off.
+   */
+  rootCA?: string;
 }
 
 export class ControllerManager {
@@ -323,6 +330,20 @@ export class ControllerManager {
       const c = make("serviceaccount", (ns) => reconcileServiceAccounts(ns, { namespaces: namespaces.lister(), serviceAccounts: sas.lister() }));
       namespaces.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n) });
       sas.addEventHandler({ onDelete: (sa) => sa.metadata.namespace && c.add(sa.metadata.namespace) });
+    }
+
+    if (on("root-ca-cert-publisher")) {
+      const rootCA = opts.rootCA ?? client.config.caPem;
+      if (!rootCA) log("root-ca-cert-publisher: off: no --root-ca-file and the kubeconfig has no certificate-authority");
+      else {
+        const namespaces = inf(NAMESPACES);
+        const configMaps = inf(CONFIGMAPS);
+        const c = make("root-ca-cert-publisher", (ns) => reconcileRootCACert(ns, { namespaces: namespaces.lister(), configMaps: configMaps.lister(), rootCA }));
+        namespaces.addEventHandler({ onAdd: c.enqueue, onUpdate: (_o, n) => c.enqueue(n) });
+        // Only our ConfigMap matters: an edit is undone, a deletion recreated.
+        const mine = (cm: KubeObject) => cm.metadata.name === ROOT_CA_CONFIGMAP && cm.metadata.namespace && c.add(cm.metadata.namespace);
+        configMaps.addEventHandler({ onUpdate: (_o, n) => mine(n), onDelete: mine });
+      }
     }
 
     if (on("endpoints")) {

@@ -1,5 +1,7 @@
 // Book 11.3: starting kube-controller-manager: a kubeconfig, leader election on the
 // kube-system/kube-controller-manager Lease, then every enabled controller; /healthz on 127.0.0.1.
+import { X509Certificate } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { hostname } from "node:os";
 import { LeaderElector, RestClient } from "@corekube/client";
@@ -55,6 +57,8 @@ export interface RunControllerManagerOptions {
   defaultTolerationSeconds?: number;
   terminatedPodGCThreshold?: number;
   podGCQuarantineMs?: number;
+  /** A PEM file with the CA bundle to publish as kube-root-ca.crt (--root-ca-file); default: the kubeconfig's CA. */
+  rootCAFile?: string;
   /** Time as the controllers see it (tests inject a FakeClock for CronJobs). */
   clock?: Clock;
   log?: (line: string) => void;
@@ -69,8 +73,29 @@ export interface RunningControllerManager {
   stop(): Promise<void>;
 }
 
+/** Reads --root-ca-file: it must hold at least one PEM certificate, each of which must parse. */
+export async function readRootCAFile(path: string): Promise<string> {
+  let pem: string;
+  try {
+    pem = await readFile(path, "utf8");
+  } catch (e) {
+    throw new Error(`--root-ca-file: cannot read ${path}: ${(e as Error).message}`);
+  }
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new Error(`--root-ca-file: ${path} holds no PEM certificate`);
+  for (const b of blocks) {
+    try {
+      new X509Certificate(b);
+    } catch (e) {
+      throw new Error(`--root-ca-file: ${path} holds a certificate that does not parse: ${(e as Error).message}`);
+    }
+  }
+  return pem;
+}
+
 export async function runControllerManager(o: RunControllerManagerOptions): Promise<RunningControllerManager> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const rootCA = o.rootCAFile !== undefined ? await readRootCAFile(o.rootCAFile) : undefined;
   const client = await RestClient.fromKubeconfig({ path: o.kubeconfig, userAgent: "corekube-controller-manager", qps: o.kubeApiQps ?? 100, burst: o.kubeApiBurst ?? 200, maxConnections: 64 });
   const manager = new ControllerManager({
     client,
@@ -83,6 +108,7 @@ export async function runControllerManager(o: RunControllerManagerOptions): Prom
     defaultTolerationSeconds: o.defaultTolerationSeconds,
     terminatedPodGCThreshold: o.terminatedPodGCThreshold,
     podGCQuarantineMs: o.podGCQuarantineMs,
+    rootCA,
   });
   let leader = false;
   const metrics = metricsFor(manager, () => leader);

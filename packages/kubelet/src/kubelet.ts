@@ -1,7 +1,6 @@
 // Book 9.1-9.3: the kubelet put together: it registers its node, watches the pods bound to it, and
 // runs each through the runtime (sandbox, network, images, volumes, cgroups, probes); its HTTPS API
 // serves logs, exec and stats to the API server. Linux only, as root.
-import { spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +10,7 @@ import type { CgroupDriver } from "./cgroups/driver.js";
 import { newCgroupDriver } from "./cgroups/detect.js";
 import { CniClient } from "./cni/client.js";
 import { ensureEgressGuard } from "./cni/bridge/netfilter.js";
+import { execInContainer } from "./exec.js";
 import { DEFAULT_NETWORK_NAME, writeNodeConflist } from "./cni/conf.js";
 import { ImagePuller } from "./images/pull.js";
 import { ImageStore } from "./images/store.js";
@@ -22,9 +22,11 @@ import { type PodProbeHost, type PodVolumeHost, PodWorkers, POD_UID_LABEL } from
 import { ProbeManager } from "./probes/manager.js";
 import type { LinuxRuntime as RuntimeType } from "./runtime/runtime.js";
 import { LinuxRuntime } from "./runtime/runtime.js";
+import type { LogRotation } from "./runtime/log.js";
+import { ImageGcManager, type ImageGcPolicy } from "./images/gc.js";
 import { KubeletServer } from "./server/server.js";
 import { KubeletStats } from "./stats.js";
-import { type ExecProcess, errContainerNotFound, errContainerNotRunning, errPodNotFound } from "./server/types.js";
+import { errContainerNotFound, errContainerNotRunning, errPodNotFound } from "./server/types.js";
 import { type PodVolumes, VolumeManager } from "./volumes/manager.js";
 
 export interface KubeletOptions {
@@ -64,6 +66,10 @@ export interface KubeletOptions {
   resyncMs?: number;
   nodeStatusIntervalMs?: number;
   leaseRenewMs?: number;
+  /** Container log rotation (--container-log-max-size / --container-log-max-files); default 10Mi, 5. */
+  logRotation?: LogRotation;
+  /** Image garbage collection thresholds and ages (upstream's defaults: 85%, 80%, 2 min, off). */
+  imageGC?: Partial<ImageGcPolicy>;
   log?: (line: string) => void;
 }
 
@@ -106,6 +112,7 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
   });
   const runtime = new LinuxRuntime({
     stateDir: o.runtimeStateDir,
+    logRotation: o.logRotation,
     // CNI DEL while the sandbox's network namespace file still exists.
     onSandboxStop: async (st) => {
       if (!st.network.netnsPath) return;
@@ -132,6 +139,15 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
   });
   const node = await agent.register();
   agent.start();
+  // Unused images go when the image filesystem fills up (checked every 5 minutes, as upstream).
+  const imageGc = new ImageGcManager({
+    store: images,
+    runtime,
+    policy: o.imageGC,
+    log,
+    onEvent: (e) => recorder.eventf(node, e.type, e.reason, e.message),
+  });
+  imageGc.start();
   // Set once the pod workers exist (below); setting up the network kicks them.
   let workers: PodWorkers | undefined;
   // Pod networking needs the node's pod range: from node IPAM (which may take a moment) or --pod-cidr.
@@ -304,6 +320,7 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
       await networkSetup.catch(() => undefined);
       await server?.close();
       await w.stop();
+      await imageGc.stop();
       probeManager.stop();
       agent.stop();
       await factory.stop();
@@ -330,22 +347,5 @@ async function cleanupOrphans(runtime: RuntimeType, volumes: VolumeManager, live
   for (const uid of await volumes.podUidsOnDisk().catch(() => [] as string[])) if (!live.has(uid)) await volumes.tearDown(uid).catch(() => undefined);
 }
 
-/**
- * Runs a command inside a running container: nsenter joins its namespaces and root (kubectl exec,
- * exec probes). It runs as root with the container's view of the filesystem.
- */
-export async function execInContainer(runtime: RuntimeType, containerId: string, cmd: string[], opts: { stdin: boolean }): Promise<ExecProcess> {
-  const st = await runtime.ContainerStatus(containerId);
-  if (st.state !== "CONTAINER_RUNNING" || !st.pid) throw new Error(`container ${containerId} is not running`);
-  const child = spawn("nsenter", ["--target", String(st.pid), "--mount", "--uts", "--ipc", "--net", "--pid", "--root", "--wd", "--", ...cmd], {
-    stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"],
-    env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", TERM: "xterm" },
-  });
-  const exit = new Promise<number>((resolveExit, reject) => {
-    child.once("error", reject);
-    child.once("exit", (code, signal) => resolveExit(code ?? (signal ? 128 + 9 : 1)));
-  });
-  return { stdin: child.stdin, stdout: child.stdout!, stderr: child.stderr, exit, kill: () => child.kill("SIGKILL") };
-}
-
-
+/** Running commands in containers lives in ./exec.ts; re-exported for existing importers. */
+export { execInContainer } from "./exec.js";

@@ -15,14 +15,15 @@ export const controllerManagerFlags: FlagSpec[] = [
   { name: "node-cidr-mask-size", help: "prefix length of each node's podCIDR", default: "24" },
   { name: "node-monitor-grace-period", help: "how long a node may stop renewing its Lease before it is marked Unknown and tainted", default: "40s" },
   { name: "terminated-pod-gc-threshold", help: "finished pods kept before the pod garbage collector deletes the oldest (0: never)", default: "12500" },
+  { name: "root-ca-file", help: "PEM CA bundle published as ConfigMap kube-root-ca.crt in every namespace (default: the kubeconfig's certificate authority)", default: "" },
   { name: "default-not-ready-toleration-seconds", help: "how long pods without their own toleration stay on an unreachable or not-ready node", default: "300" },
 ];
 
 const SUMMARY = `Runs the controllers: each watches its objects and makes the world match them (Deployments
 roll out ReplicaSets, ReplicaSets, StatefulSets and DaemonSets get pods, CronJobs start Jobs, Jobs run to
-completion, Services get Endpoints, new namespaces a default ServiceAccount, deleted namespaces are
-emptied, the garbage collector follows ownerReferences, silent nodes are tainted and their pods evicted,
-nodes get pod ranges). "-name" in --controllers turns one controller off.`;
+completion, Services get Endpoints, new namespaces a default ServiceAccount and the cluster CA in
+ConfigMap kube-root-ca.crt, deleted namespaces are emptied, the garbage collector follows
+ownerReferences, silent nodes are tainted and their pods evicted, nodes get pod ranges). "-name" in --controllers turns one controller off.`;
 
 export async function controllerManagerCommand(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -52,6 +53,7 @@ export async function controllerManagerCommand(argv: string[]): Promise<number> 
     defaultTolerationSeconds: flagInt(p, controllerManagerFlags, "default-not-ready-toleration-seconds"),
     terminatedPodGCThreshold: flagInt(p, controllerManagerFlags, "terminated-pod-gc-threshold"),
     kubeconfig: flagValue(p, controllerManagerFlags, "kubeconfig") || undefined,
+    rootCAFile: flagValue(p, controllerManagerFlags, "root-ca-file") || undefined,
     controllers,
     leaderElect: le === "true",
     healthPort: port === 0 ? undefined : port,

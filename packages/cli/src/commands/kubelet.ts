@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { runKubelet } from "@corekube/kubelet/kubelet";
 import { pickNodeIP } from "@corekube/kubelet/node/machine";
+import { parseLogSize } from "@corekube/kubelet/runtime/log";
 import { ensurePki, issueServingCert } from "@corekube/apiserver/pki/pki";
 import { type FlagSpec, flagDurationMs, flagInt, flagList, flagValue, parseFlags, usage, UsageError } from "../flags.js";
 
@@ -32,6 +33,12 @@ export const kubeletFlags: FlagSpec[] = [
   { name: "cni-bridge", help: "the Linux bridge pods are plugged into", default: "corekube0" },
   { name: "cni-network-name", help: "the CNI network's name (also the IPAM lease directory under <root-dir>/cni-networks)", default: "corekube" },
   { name: "kubepods-name", help: "the cgroup every pod lives under", default: "kubepods" },
+  { name: "container-log-max-size", help: "a container's log file is rotated when it reaches this size", default: "10Mi" },
+  { name: "container-log-max-files", help: "log files kept per container, the current one included (at least 2)", default: "5" },
+  { name: "image-gc-high-threshold", help: "percent of the image filesystem's disk in use above which unused images are removed (100: never)", default: "85" },
+  { name: "image-gc-low-threshold", help: "percent of disk in use that image garbage collection frees down to", default: "80" },
+  { name: "image-minimum-gc-age", help: "an image newer than this is never garbage collected", default: "2m" },
+  { name: "image-maximum-gc-age", help: "an image unused for this long is removed whatever the disk usage (0: off)", default: "0s" },
 ];
 
 const SUMMARY = `Runs the kubelet: it registers this machine as a Node, renews its Lease, and runs every pod
@@ -63,6 +70,20 @@ export async function kubeletCommand(argv: string[]): Promise<number> {
     if (!/^[A-Za-z0-9_.-]+$/.test(v(flag))) throw new UsageError(`--${flag} must be a plain name (letters, digits, "_", ".", "-"), got "${v(flag)}"`);
   }
   if (v("cni-bridge").length > 15) throw new UsageError(`--cni-bridge must be at most 15 characters (a Linux interface name), got "${v("cni-bridge")}"`);
+
+  let logMaxBytes: number;
+  try {
+    logMaxBytes = parseLogSize(v("container-log-max-size"));
+  } catch (e) {
+    throw new UsageError(`--container-log-max-size: ${(e as Error).message}`);
+  }
+  const logMaxFiles = flagInt(p, kubeletFlags, "container-log-max-files");
+  if (logMaxFiles < 2) throw new UsageError(`--container-log-max-files must be at least 2 (the current file and one rotated), got ${logMaxFiles}`);
+  const gcHigh = flagInt(p, kubeletFlags, "image-gc-high-threshold");
+  const gcLow = flagInt(p, kubeletFlags, "image-gc-low-threshold");
+  if (gcHigh < 0 || gcHigh > 100 || gcLow < 0 || gcLow > 100 || gcLow > gcHigh) {
+    throw new UsageError(`--image-gc-low-threshold (${gcLow}) and --image-gc-high-threshold (${gcHigh}) must be percents with low ≤ high`);
+  }
 
   let tls: { cert: string; key: string; clientCA: string } | undefined;
   const read = async (flag: string) => {
@@ -103,6 +124,13 @@ export async function kubeletCommand(argv: string[]): Promise<number> {
     tls,
     backoffMaxMs: flagDurationMs(p, kubeletFlags, "crash-loop-max-backoff"),
     resyncMs: flagDurationMs(p, kubeletFlags, "sync-frequency"),
+    logRotation: { maxBytes: logMaxBytes, maxFiles: logMaxFiles },
+    imageGC: {
+      highThresholdPercent: gcHigh,
+      lowThresholdPercent: gcLow,
+      minAgeMs: flagDurationMs(p, kubeletFlags, "image-minimum-gc-age"),
+      maxAgeMs: flagDurationMs(p, kubeletFlags, "image-maximum-gc-age"),
+    },
   });
   const why = await new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("signal"));

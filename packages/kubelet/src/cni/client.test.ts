@@ -95,7 +95,7 @@ describe("config discovery", () => {
     const path = await writeNodeConflist(confDir, { podCIDR: "10.244.7.0/24" });
     expect(path).toBe(join(confDir, "10-corekube.conflist"));
     const { config } = await loadFirstNetwork(confDir);
-    expect(config.plugins.map((p) => p.type)).toEqual(["corekube-bridge", "loopback"]);
+    expect(config.plugins.map((p) => p.type)).toEqual(["corekube-bridge"]);
     expect(config.plugins[0]).toMatchObject({ bridge: "corekube0", ipam: { subnet: "10.244.7.0/24" }, ipMasq: true });
     const ref = nodeNetworkConfig({ podCIDR: "10.244.7.0/24", plugins: "reference" });
     expect(ref.plugins.map((p) => p.type)).toEqual(["bridge", "loopback"]);

@@ -1,5 +1,6 @@
 // Book 5.4 and 6.2: writes the node's CNI config (10-corekube.conflist) for its pod CIDR: either our
-// corekube-bridge plugin, or Debian's reference plugins (bridge + host-local), each chained with loopback.
+// corekube-bridge plugin (which brings the pod's lo up itself, saving a plugin call per pod), or Debian's
+// reference plugins (bridge + host-local) chained with loopback.
 import { execFile } from "node:child_process";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -48,7 +49,7 @@ export function nodeNetworkConfig(o: NodeNetworkOptions): NetworkConfigList {
       ipam: { type: "corekube-ipam", subnet: o.podCIDR, ...(o.ipamDataDir ? { dataDir: o.ipamDataDir } : {}) },
     };
     if (o.mtu) plugin.mtu = o.mtu;
-    return { cniVersion: CNI_VERSION, name, plugins: [plugin as { type: string }, loopback] };
+    return { cniVersion: CNI_VERSION, name, plugins: [plugin as { type: string }] };
   }
   const gateway = intToIp(cidr.base + 1);
   const plugin: Record<string, unknown> = {

@@ -288,6 +288,49 @@ describe("gc", () => {
     expect(await fs.readdir(path.join(store.root, "layers"))).toEqual([]);
   });
 
+  it("keeps the layers named in keepLayers even when no image needs them", async () => {
+    const store = new ImageStore({ root: path.join(tmp, "gc-keep") });
+    const layer = await makeLayer({ "k.txt": "k" });
+    const built = await putImage(store, [layer], ["k"]);
+    const info = await store.commit("keep:1", built.manifestDigest);
+    await store.remove("keep:1");
+    const r = await store.gc(new Set(), { keepLayers: [info.layers[0]!, "/not/a/layer", "sha256:bad"] });
+    expect(r.removedLayers).toEqual([]);
+    expect(r.removedBlobs).toHaveLength(3);
+    expect(existsSync(info.layers[0]!)).toBe(true);
+    expect((await store.gc(new Set())).removedLayers).toEqual([layer.diffId]);
+  });
+
+  it("diskUsage lists each image once with its pieces, shared pieces under the same key", async () => {
+    const store = new ImageStore({ root: path.join(tmp, "usage") });
+    const shared = await makeLayer({ "lib/x": "x".repeat(10_000) });
+    const own = await makeLayer({ "own": "o" });
+    const a = await putImage(store, [shared], ["a"]);
+    const b = await putImage(store, [shared, own], ["b"]);
+    await store.commit("a:1", a.manifestDigest);
+    await store.commit("a:latest", a.manifestDigest);
+    await store.commit("b:1", b.manifestDigest);
+    const usage = await store.diskUsage();
+    expect(usage.map((u) => [u.digest, u.names])).toEqual(
+      [
+        [a.manifestDigest, ["docker.io/library/a:1", "docker.io/library/a:latest"]],
+        [b.manifestDigest, ["docker.io/library/b:1"]],
+      ].sort(([x], [y]) => String(x).localeCompare(String(y))),
+    );
+    const ua = usage.find((u) => u.digest === a.manifestDigest)!;
+    const ub = usage.find((u) => u.digest === b.manifestDigest)!;
+    expect(ua.id).toBe(a.configDigest);
+    expect(ua.layerDirs).toEqual([store.layerPath(shared.diffId)]);
+    expect(ua.parts.map((p) => p.key).sort()).toEqual(
+      [`blob:${a.manifestDigest}`, `blob:${a.configDigest}`, `blob:${a.layerDigests[0]}`, `layer:${shared.diffId}`].sort(),
+    );
+    const sharedA = ua.parts.find((p) => p.key === `layer:${shared.diffId}`)!;
+    const sharedB = ub.parts.find((p) => p.key === `layer:${shared.diffId}`)!;
+    expect(sharedA.bytes).toBe(sharedB.bytes);
+    expect(sharedA.bytes).toBeGreaterThan(0);
+    expect(ua.parts.find((p) => p.key === `blob:${a.layerDigests[0]}`)?.bytes).toBe(shared.gz.length);
+  });
+
   it("waits for a pull in progress, so blobs not yet named survive", async () => {
     const store = new ImageStore({ root: path.join(tmp, "gc-lease") });
     const layer = await makeLayer({ "x": "x" });

@@ -85,6 +85,35 @@ export interface GcResult {
   removedLayers: string[];
 }
 
+export interface GcOptions {
+  /**
+   * Unpacked layer directories (or their diff IDs) to keep whatever the index says: the lowerdirs of
+   * containers whose image lost its last name while they still exist.
+   */
+  keepLayers?: Iterable<string>;
+}
+
+/** One piece of an image on disk; images that share a layer list the same key. */
+export interface ImagePart {
+  /** `blob:<digest>` for a stored blob, `layer:<diffId>` for an unpacked layer directory. */
+  key: string;
+  bytes: number;
+}
+
+/** An indexed image (all its names together) and the disk space each of its pieces takes. */
+export interface ImageDiskUsage {
+  /** Manifest digest: what `remove` takes to forget every name of the image. */
+  digest: string;
+  /** Config digest (the image ID). */
+  id: string;
+  names: string[];
+  /** When the first of its names was committed. */
+  createdAt: string;
+  /** Unpacked layer directories, base layer first (what containers mount as lowerdirs). */
+  layerDirs: string[];
+  parts: ImagePart[];
+}
+
 interface IndexRecord {
   digest: string;
   indexDigest?: string;
@@ -132,6 +161,8 @@ export class ImageStore {
   private indexChain: Promise<unknown> = Promise.resolve();
   private readonly unpacking = new Map<string, Promise<string>>();
   private initialized?: Promise<void>;
+  // Layers never change once unpacked, so their measured size is remembered (diff ID hex → bytes).
+  private readonly layerBytes = new Map<string, number>();
   // Pulls and imports hold a lease; gc waits for them and holds new ones back while it runs.
   private leases = 0;
   private gcRunning?: Promise<unknown>;
@@ -381,14 +412,20 @@ export class ImageStore {
 
   /**
    * Deletes blobs and unpacked layers that no indexed image and no manifest in `inUse` (the manifest
-   * digests of images that containers still run from) need. Waits for pulls and imports in progress.
+   * digests of images that containers still run from) need, keeping the layers in `opts.keepLayers`.
+   * Waits for pulls and imports in progress.
    */
-  async gc(inUse: Set<string> = new Set()): Promise<GcResult> {
+  async gc(inUse: Set<string> = new Set(), opts: GcOptions = {}): Promise<GcResult> {
     await this.init();
+    const keep = new Set<string>();
+    for (const l of opts.keepLayers ?? []) {
+      const hex = isDigest(l) ? hexOf(l) : path.basename(l);
+      if (/^[0-9a-f]{64}$/.test(hex)) keep.add(hex);
+    }
     while (this.gcRunning) await this.gcRunning.catch(() => {});
     const job = (async () => {
       while (this.leases > 0) await new Promise<void>((r) => this.leaseWaiters.push(r));
-      return this.collect(inUse);
+      return this.collect(inUse, keep);
     })();
     this.gcRunning = job;
     try {
@@ -398,10 +435,10 @@ export class ImageStore {
     }
   }
 
-  private async collect(inUse: Set<string>): Promise<GcResult> {
+  private async collect(inUse: Set<string>, keepLayerHexes: Set<string>): Promise<GcResult> {
     const idx = await this.readIndex();
     const keepBlobs = new Set<string>();
-    const keepLayers = new Set<string>();
+    const keepLayers = new Set<string>(keepLayerHexes);
     const roots = new Set<string>([...Object.values(idx.images).map((r) => r.digest), ...[...inUse].filter(isDigest)]);
     for (const r of Object.values(idx.images)) if (r.indexDigest) keepBlobs.add(r.indexDigest);
     for (const digest of roots) {
@@ -428,11 +465,71 @@ export class ImageStore {
       const hex = entry.endsWith(".json") ? entry.slice(0, -5) : entry;
       if (keepLayers.has(hex) || this.unpacking.has(hex)) continue;
       await fs.rm(path.join(this.layerDir, entry), { recursive: true, force: true });
+      this.layerBytes.delete(hex);
       if (!entry.endsWith(".json")) removedLayers.push(`sha256:${hex}`);
     }
     // Leftovers of interrupted writes; nothing of ours is in flight while gc holds the store.
     for (const entry of await fs.readdir(this.tmpDir)) await fs.rm(path.join(this.tmpDir, entry), { recursive: true, force: true });
     return { removedBlobs: removedBlobs.sort(), removedLayers: removedLayers.sort() };
+  }
+
+  /**
+   * Every indexed image with the bytes its pieces take on disk: manifest, config and image index
+   * blobs, compressed layer blobs, and unpacked layer directories (measured in allocated blocks).
+   * Shared pieces carry the same key, so a caller can tell what deleting an image would really free.
+   * An image whose manifest or config is unreadable is listed with the pieces that could be found.
+   */
+  async diskUsage(): Promise<ImageDiskUsage[]> {
+    await this.init();
+    const idx = await this.readIndex();
+    const byDigest = new Map<string, { names: string[]; createdAt: string; indexDigests: Set<string> }>();
+    for (const [name, r] of Object.entries(idx.images)) {
+      const e = byDigest.get(r.digest) ?? { names: [], createdAt: r.createdAt, indexDigests: new Set<string>() };
+      e.names.push(name);
+      if (r.createdAt < e.createdAt) e.createdAt = r.createdAt;
+      if (r.indexDigest) e.indexDigests.add(r.indexDigest);
+      byDigest.set(r.digest, e);
+    }
+    const out: ImageDiskUsage[] = [];
+    for (const [digest, e] of [...byDigest].sort(([a], [b]) => a.localeCompare(b))) {
+      const parts: ImagePart[] = [];
+      const blob = async (d: string) => {
+        const st = await fs.stat(this.blobPath(d)).catch(() => undefined);
+        if (st) parts.push({ key: `blob:${d}`, bytes: st.size });
+      };
+      await blob(digest);
+      for (const d of e.indexDigests) await blob(d);
+      const m = await this.tryManifest(digest);
+      let diffIds: string[] = [];
+      if (m) {
+        await blob(m.config.digest);
+        for (const l of m.layers) await blob(l.digest);
+        try {
+          diffIds = parseConfig(await this.readBlob(m.config.digest), m.layers.length).rootfs.diff_ids;
+        } catch {
+          // A broken config: its layers cannot be found by diff ID, so only the blobs count.
+        }
+      }
+      const layerDirs: string[] = [];
+      for (const d of diffIds) {
+        const dir = this.layerPath(d);
+        const bytes = await this.measureLayer(hexOf(d), dir);
+        if (bytes === undefined) continue;
+        layerDirs.push(dir);
+        parts.push({ key: `layer:${d}`, bytes });
+      }
+      out.push({ digest, id: m?.config.digest ?? "", names: e.names.sort(), createdAt: e.createdAt, layerDirs, parts });
+    }
+    return out;
+  }
+
+  private async measureLayer(hex: string, dir: string): Promise<number | undefined> {
+    const known = this.layerBytes.get(hex);
+    if (known !== undefined) return known;
+    if (!(await exists(dir))) return undefined;
+    const bytes = (await diskBytes(dir)) + ((await fs.lstat(`${dir}.json`).catch(() => undefined))?.size ?? 0);
+    this.layerBytes.set(hex, bytes);
+    return bytes;
   }
 
   /** Whiteouts and opaque directories recorded when a layer was unpacked (for runtimes without overlayfs). */
@@ -550,6 +647,23 @@ async function exists(p: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Bytes allocated to a directory tree (hard-linked files counted once), as `du` would count them. */
+async function diskBytes(root: string): Promise<number> {
+  const seen = new Set<string>();
+  let total = 0;
+  const walk = async (p: string): Promise<void> => {
+    const st = await fs.lstat(p).catch(() => undefined);
+    if (!st) return;
+    const inode = `${st.dev}:${st.ino}`;
+    if (seen.has(inode)) return;
+    seen.add(inode);
+    total += st.blocks * 512;
+    if (st.isDirectory()) for (const name of await fs.readdir(p).catch(() => [] as string[])) await walk(path.join(p, name));
+  };
+  await walk(root);
+  return total;
 }
 
 /** Write to a temp file, fsync, rename over the target: readers see the old or the new file, never half. */

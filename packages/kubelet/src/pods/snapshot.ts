@@ -58,6 +58,22 @@ export function previousAttempt(s: PodSnapshot, name: string): ContainerAttempt 
   return s.containers.filter((c) => c.name === name).sort((a, b) => b.attempt - a.attempt)[1];
 }
 
+/**
+ * Container garbage collection within a pod (upstream keeps one dead container per container name
+ * beside the live one): every exited attempt older than the newest two of its name, so a
+ * crash-looping container keeps its current and previous runs (`kubectl logs --previous`) and no more.
+ */
+export function attemptsToRemove(s: PodSnapshot): ContainerAttempt[] {
+  const byName = new Map<string, ContainerAttempt[]>();
+  for (const c of s.containers) byName.set(c.name, [...(byName.get(c.name) ?? []), c]);
+  const out: ContainerAttempt[] = [];
+  for (const list of byName.values()) {
+    list.sort((a, b) => b.attempt - a.attempt);
+    for (const c of list.slice(2)) if (c.state === "exited") out.push(c);
+  }
+  return out;
+}
+
 type ContainerSpec = Pod["spec"]["containers"][number];
 
 /** A stable hash of a container's spec: the kubelet restarts a container whose spec hash changed. */

@@ -7,6 +7,8 @@ export interface SecurityContext {
   runAsGroup?: number;
   runAsNonRoot?: boolean;
   supplementalGroups?: number[];
+  /** Group of the pod's writable volumes, also added to every container's supplementary groups. */
+  fsGroup?: number;
   capabilities?: { add?: string[]; drop?: string[] };
   privileged?: boolean;
   readOnlyRootFilesystem?: boolean;

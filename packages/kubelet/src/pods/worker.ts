@@ -14,9 +14,10 @@ import type { ImageInfo, ImageStore } from "../images/store.js";
 import type { ImagePuller } from "../images/pull.js";
 import type { ContainerConfig, KeyValue, Mount, PodSandboxConfig } from "../runtime/cri.js";
 import type { LinuxRuntime } from "../runtime/runtime.js";
+import { rotatedLogs } from "../runtime/log.js";
 import { computePodActions, type PodActions } from "./actions.js";
 import { CrashLoopBackoff } from "./backoff.js";
-import { type ContainerAttempt, containerHash, latestAttempts, type PodSnapshot } from "./snapshot.js";
+import { attemptsToRemove, type ContainerAttempt, containerHash, latestAttempts, type PodSnapshot } from "./snapshot.js";
 import { containerOf, specOf } from "./spec.js";
 import { isTerminalPhase, podStatus } from "./status.js";
 
@@ -277,8 +278,19 @@ export class PodWorkers {
         if (!ok && plan.nextInit === name) break;
       }
     }
-    await this.writeStatus(s, await this.snapshot(uid, s));
+    const after = await this.snapshot(uid, s);
+    await this.writeStatus(s, after);
+    await this.removeOldAttempts(after);
     if (plan.backingOff.length > 0) this.schedule(uid, Math.min(...plan.backingOff.map((b) => b.waitMs)) + 100);
+  }
+
+  /** Removes exited attempts beyond the newest two per container, with their log files (rotated ones too). */
+  private async removeOldAttempts(snap: PodSnapshot): Promise<void> {
+    for (const c of attemptsToRemove(snap)) {
+      const logPath = (await this.d.runtime.ContainerStatus(c.id).catch(() => undefined))?.logPath;
+      await this.d.runtime.RemoveContainer(c.id).catch((e) => this.d.log(`removing old container ${c.name} (${c.id}): ${(e as Error).message}`));
+      if (logPath) for (const f of [logPath, ...rotatedLogs(logPath)]) await rm(f, { force: true }).catch(() => undefined);
+    }
   }
 
   private async ensurePodCgroup(pod: Pod): Promise<void> {
@@ -500,7 +512,7 @@ export class PodWorkers {
           securityContext: {
             runAsUser: runAsUser ?? uidOfImageUser(img.config.user),
             runAsGroup: sc.runAsGroup ?? psc.runAsGroup,
-            supplementalGroups: psc.supplementalGroups,
+            supplementalGroups: psc.fsGroup !== undefined ? [...(psc.supplementalGroups ?? []), psc.fsGroup] : psc.supplementalGroups,
             capabilities: sc.capabilities,
             privileged: sc.privileged,
             readonlyRootfs: sc.readOnlyRootFilesystem,

@@ -1,5 +1,9 @@
 // Book 9.4: the CRI container log format the kubelet's `kubectl logs` reads:
-// `<RFC3339Nano> <stdout|stderr> <F|P> <text>`, one line per output line, P for pieces of a line over 16 KiB.
+// `<RFC3339Nano> <stdout|stderr> <F|P> <text>`, one line per output line, P for pieces of a line over 16 KiB;
+// and the rotation of those files by size (containerLogMaxSize, containerLogMaxFiles).
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { gzipSync } from "node:zlib";
 
 /** Longest piece written as one log line; longer lines are split into P pieces plus a final F. */
 export const MAX_LOG_LINE = 16 * 1024;
@@ -94,4 +98,105 @@ export function logMessages(lines: CriLogLine[], stream?: LogStream): string[] {
     }
   }
   return out;
+}
+
+/** Log rotation as the kubelet's containerLogMaxSize / containerLogMaxFiles (upstream defaults 10Mi and 5). */
+export interface LogRotation {
+  /** Rotate once the current file reaches this many bytes. */
+  maxBytes: number;
+  /** Files kept per container, the current one included (at least 2). */
+  maxFiles: number;
+}
+
+export const DEFAULT_LOG_ROTATION: LogRotation = { maxBytes: 10 * 1024 * 1024, maxFiles: 5 };
+
+/** `0.log.20240102-030405` (upstream's suffix layout), plus `.gz` once compressed. */
+function rotatedSuffix(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+}
+
+/** The rotated files of `path`, oldest first (the names sort by their timestamp). */
+export function rotatedLogs(path: string): string[] {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith(prefix) && /^\d{8}-\d{6}(-\d+)?(\.gz)?$/.test(n.slice(prefix.length)) && !n.endsWith(".tmp"))
+    .sort((a, b) => a.replace(/\.gz$/, "").localeCompare(b.replace(/\.gz$/, ""), "en", { numeric: true }))
+    .map((n) => join(dir, n));
+}
+
+/**
+ * A container's CRI log file, written by the shim. With a rotation policy, a file that has grown to
+ * maxBytes is renamed to `<path>.<UTC time>`, the rotated files older than that one are gzipped, the
+ * oldest are removed so at most maxFiles remain, and writing goes on in a new `<path>`. `kubectl logs`
+ * reads the current file, as upstream's does.
+ */
+export class RotatingLogFile {
+  private fd: number;
+  private size: number;
+
+  constructor(
+    readonly path: string,
+    private readonly rotation?: LogRotation,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.fd = openSync(path, "a");
+    this.size = fstatSync(this.fd).size;
+  }
+
+  write(buf: Buffer): void {
+    writeSync(this.fd, buf);
+    this.size += buf.length;
+    if (this.rotation && this.size >= this.rotation.maxBytes) this.rotate();
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  private rotate(): void {
+    const { maxFiles } = this.rotation as LogRotation;
+    let target = `${this.path}.${rotatedSuffix(this.now())}`;
+    for (let n = 1; existsSync(target) || existsSync(`${target}.gz`); n++) target = `${this.path}.${rotatedSuffix(this.now())}-${n}`;
+    closeSync(this.fd);
+    renameSync(this.path, target);
+    this.fd = openSync(this.path, "a");
+    this.size = 0;
+    const rotated = rotatedLogs(this.path);
+    // Compress all but the newest rotated file (it may still be read by a slow log reader).
+    for (const f of rotated) {
+      if (f === target || f.endsWith(".gz")) continue;
+      try {
+        const tmp = `${f}.gz.tmp`;
+        writeFileSync(tmp, gzipSync(readFileSync(f)));
+        renameSync(tmp, `${f}.gz`);
+        unlinkSync(f);
+      } catch {
+        // left uncompressed: still counted and removed in turn
+      }
+    }
+    const now = rotatedLogs(this.path);
+    for (const f of now.slice(0, Math.max(0, now.length - (Math.max(2, maxFiles) - 1)))) {
+      try {
+        unlinkSync(f);
+      } catch {}
+    }
+  }
+}
+
+/** Parses a Kubernetes quantity for the log size flag: 10Mi, 500Ki, 1G, 1048576. */
+export function parseLogSize(text: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi|K|M|G)?$/.exec(text.trim());
+  if (!m) throw new Error(`invalid log size ${JSON.stringify(text)}: use a quantity such as 10Mi, 512Ki or 1048576`);
+  const mult: Record<string, number> = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, K: 1e3, M: 1e6, G: 1e9 };
+  const bytes = Number(m[1]) * (m[2] ? (mult[m[2]] as number) : 1);
+  if (bytes < 1024) throw new Error(`log size ${text} is too small: at least 1Ki`);
+  return bytes;
 }

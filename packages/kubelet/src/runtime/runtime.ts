@@ -34,6 +34,7 @@ import {
   type RuntimeService,
 } from "./cri.js";
 import { DEFAULT_TOOLS, type HostTools, type PreparedHelper, prepareHelper } from "./helper.js";
+import { DEFAULT_LOG_ROTATION, type LogRotation } from "./log.js";
 import {
   buildSetupScript,
   computeCapabilities,
@@ -76,6 +77,8 @@ export interface RuntimeOptions {
   /** argv prefix that runs the shim (the sandbox dir is appended). Default: node --import <tsx> shim.ts. */
   shimCommand?: string[];
   tools?: Partial<HostTools>;
+  /** Rotation of container logs (the kubelet's --container-log-max-size / --container-log-max-files); default 10Mi, 5 files. */
+  logRotation?: LogRotation;
 }
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -153,6 +156,22 @@ class ShimConnection {
     });
   }
 
+  /**
+   * Connects, retrying for a few seconds while the socket is not there yet and the shim is alive (a
+   * shim started by a kubelet that was restarted before the shim was listening).
+   */
+  static async openWhileAlive(path: string, shim: ProcessRef | undefined, timeoutMs = 5000): Promise<ShimConnection> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await ShimConnection.open(path);
+      } catch (err) {
+        if (Date.now() > deadline || !isAlive(shim)) throw err;
+        await sleep(20);
+      }
+    }
+  }
+
   send(msg: unknown): void {
     this.sock.write(`${JSON.stringify(msg)}\n`);
   }
@@ -185,6 +204,8 @@ export class LinuxRuntime implements RuntimeService {
   private readonly shimCommand: string[];
   private helper?: PreparedHelper;
   private readonly placers = new Map<string, (pid: number) => Promise<void> | void>();
+  /** Shims of sandboxes made by this process that are not listening yet, by sandbox id. */
+  private readonly startingShims = new Map<string, Promise<void>>();
 
   constructor(private readonly options: RuntimeOptions = {}) {
     this.stateDir = resolve(options.stateDir ?? "/run/corekube/runtime");
@@ -246,15 +267,27 @@ export class LinuxRuntime implements RuntimeService {
       files,
     };
     writeJsonAtomic(join(dir, "sandbox.json"), rec);
+    // The shim (a node process, the slowest thing here) starts beside the pause and is not waited for:
+    // the kubelet's CNI ADD runs meanwhile, and StartContainer waits for it. Its pid is on disk at once,
+    // so a teardown or a restarted kubelet finds it even before it is ready.
+    let shimReady: Promise<void> | undefined;
     try {
-      const [pause, shim] = await Promise.all([this.startPause(dir, rec), this.startShim(dir)]);
-      rec.pause = pause;
-      rec.shim = shim;
-      await this.bindNamespaces(dir, rec, pause.pid);
+      const shim = this.spawnShim(dir);
+      rec.shim = shim.ref;
+      shimReady = shim.ready;
+      this.startingShims.set(id, shim.ready);
+      shim.ready.then(
+        () => this.startingShims.delete(id),
+        () => this.startingShims.delete(id),
+      );
+      writeJsonAtomic(join(dir, "sandbox.json"), rec);
+      rec.pause = await this.startPause(dir, rec);
+      await this.bindNamespaces(dir, rec, rec.pause.pid);
       rec.state = "ready";
       writeJsonAtomic(join(dir, "sandbox.json"), rec);
       return id;
     } catch (err) {
+      await shimReady?.catch(() => {});
       await this.teardownSandbox(rec).catch(() => {});
       await rm(dir, { recursive: true, force: true }).catch(() => {});
       throw new Error(`RunPodSandbox ${config.metadata.namespace}/${config.metadata.name}: ${(err as Error).message}`);
@@ -298,12 +331,17 @@ export class LinuxRuntime implements RuntimeService {
     return Promise.race([find(), exited, spawned]);
   }
 
-  private async startShim(sandboxDir: string): Promise<ProcessRef> {
+  /**
+   * Starts the pod's shim, detached. Returns its process at once and a promise that settles when it
+   * listens on shim.sock (rejecting, with the shim killed, when it cannot start).
+   */
+  private spawnShim(sandboxDir: string): { ref: ProcessRef; ready: Promise<void> } {
     const [cmd, ...args] = this.shimCommand as [string, ...string[]];
     const log = openSync(join(sandboxDir, "shim.log"), "a");
     const child = spawn(cmd, [...args, sandboxDir], { detached: true, stdio: ["ignore", "pipe", log] });
     closeSync(log);
-    const ready = await new Promise<boolean>((resolveReady) => {
+    const ref = child.pid !== undefined ? processRef(child.pid) : undefined;
+    const ready = new Promise<boolean>((resolveReady) => {
       let out = "";
       const t = setTimeout(() => resolveReady(false), 30_000);
       child.stdout?.setEncoding("utf8");
@@ -314,19 +352,34 @@ export class LinuxRuntime implements RuntimeService {
           resolveReady(true);
         }
       });
+      child.once("error", () => {
+        clearTimeout(t);
+        resolveReady(false);
+      });
       child.once("exit", () => {
         clearTimeout(t);
         resolveReady(false);
       });
+    }).then((ok) => {
+      child.stdout?.destroy();
+      child.unref();
+      if (!ok) {
+        child.kill("SIGKILL");
+        throw new Error(`shim did not start; see ${join(sandboxDir, "shim.log")}`);
+      }
     });
-    child.stdout?.destroy();
-    child.unref();
-    if (!ready) {
+    if (!ref) {
+      ready.catch(() => {});
       child.kill("SIGKILL");
       throw new Error(`shim did not start; see ${join(sandboxDir, "shim.log")}`);
     }
-    const ref = processRef(child.pid as number);
-    if (!ref) throw new Error("shim exited right after starting");
+    return { ref, ready };
+  }
+
+  private async startShim(sandboxDir: string): Promise<ProcessRef> {
+    const { ref, ready } = this.spawnShim(sandboxDir);
+    await ready;
+    if (!isAlive(ref)) throw new Error("shim exited right after starting");
     return ref;
   }
 
@@ -364,6 +417,7 @@ export class LinuxRuntime implements RuntimeService {
   /** Kills the pause and the shim, unmounts the namespace files. Safe to repeat. */
   private async teardownSandbox(rec: SandboxRecord): Promise<void> {
     const dir = this.sandboxDir(rec.id);
+    await this.startingShims.get(rec.id)?.catch(() => {});
     if (isAlive(rec.pause)) {
       process.kill(rec.pause.pid, "SIGKILL");
       await waitGone(rec.pause, 5000);
@@ -575,6 +629,7 @@ export class LinuxRuntime implements RuntimeService {
         state: "created",
         rootfs,
         logPath,
+        logRotation: this.options.logRotation ?? DEFAULT_LOG_ROTATION,
         mounts,
         exec,
         forks,
@@ -590,6 +645,8 @@ export class LinuxRuntime implements RuntimeService {
   }
 
   private async ensureShim(sb: SandboxRecord): Promise<void> {
+    const starting = this.startingShims.get(sb.id);
+    if (starting && (await starting.then(() => true, () => false)) && isAlive(sb.shim)) return;
     if (isAlive(sb.shim)) return;
     sb.shim = await this.startShim(this.sandboxDir(sb.id));
     writeJsonAtomic(join(this.sandboxDir(sb.id), "sandbox.json"), sb);
@@ -601,7 +658,7 @@ export class LinuxRuntime implements RuntimeService {
     const sb = await this.sandbox(rec.sandboxId);
     if (sb.state !== "ready" || !isAlive(sb.pause)) throw new Error(`StartContainer: pod sandbox ${sb.id} is not ready`);
     await this.ensureShim(sb);
-    const conn = await ShimConnection.open(join(this.sandboxDir(sb.id), "shim.sock"));
+    const conn = await ShimConnection.openWhileAlive(join(this.sandboxDir(sb.id), "shim.sock"), sb.shim);
     try {
       conn.send({ op: "start", dir: this.containerDir(containerId) });
       const first = await conn.reply();

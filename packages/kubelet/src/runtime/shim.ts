@@ -9,11 +9,11 @@
 //   {op:"shutdown"}    -> {ok}, then exits
 // It is in its own session, so a kubelet restart leaves it (and the containers) running.
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { existsSync, readFileSync, unlinkSync } from "node:fs";
 import net from "node:net";
 import { constants } from "node:os";
 import { join } from "node:path";
-import { CriLineSplitter, nanoClock } from "./log.js";
+import { CriLineSplitter, RotatingLogFile, nanoClock } from "./log.js";
 import { type ContainerRecord, nowRfc3339, processRef, writeJsonAtomic } from "./state.js";
 
 interface Live {
@@ -117,7 +117,7 @@ async function start(sock: net.Socket, next: () => Promise<Record<string, unknow
   const statePath = join(dir, "state.json");
   const record = JSON.parse(readFileSync(statePath, "utf8")) as ContainerRecord;
   if (record.state !== "created" || live.has(dir)) throw new Error(`container ${record.id} is ${record.state}, not created`);
-  const logFd = record.logPath ? openSync(record.logPath, "a") : undefined;
+  const logFile = record.logPath ? new RotatingLogFile(record.logPath, record.logRotation) : undefined;
   const child = spawn(record.exec[0] as string, record.exec.slice(1), {
     stdio: ["ignore", "pipe", "pipe", "pipe"],
     env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" },
@@ -126,7 +126,12 @@ async function start(sock: net.Socket, next: () => Promise<Record<string, unknow
   live.set(dir, entry);
   const clock = nanoClock();
   const write = (lines: Buffer[]) => {
-    if (logFd !== undefined) for (const l of lines) writeSync(logFd, l);
+    if (!logFile) return;
+    try {
+      for (const l of lines) logFile.write(l);
+    } catch (e) {
+      log(`writing the log of ${record.id}: ${(e as Error).message}`);
+    }
   };
   const out = new CriLineSplitter("stdout", clock);
   const err = new CriLineSplitter("stderr", clock);
@@ -143,7 +148,7 @@ async function start(sock: net.Socket, next: () => Promise<Record<string, unknow
     const done = () => {
       write(out.end());
       write(err.end());
-      if (logFd !== undefined) closeSync(logFd);
+      logFile?.close();
       finish(dir, entry, code, signal);
     };
     if (closed) done();

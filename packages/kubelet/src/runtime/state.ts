@@ -5,6 +5,7 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { ContainerConfig, Mount, NamespaceMode, PodSandboxConfig } from "./cri.js";
 import { parseStatStartTime } from "./spec.js";
+import type { LogRotation } from "./log.js";
 
 export interface ProcessRef {
   pid: number;
@@ -37,6 +38,8 @@ export interface ContainerRecord {
   state: "created" | "running" | "exited";
   rootfs: string;
   logPath?: string;
+  /** Size-based rotation of logPath, done by the shim. */
+  logRotation?: LogRotation;
   mounts: Mount[];
   /** The exec chain the shim starts (nsenter ... unshare ... busybox sh -c <setup script>). */
   exec: string[];

@@ -83,6 +83,8 @@ export async function runExecSession(conn: WsConnection, proc: ExecProcess, opts
 
   // Tell the client the streams are up: an empty frame on the first output channel (as upstream).
   conn.send(frame(opts.stdout ? Channel.stdout : opts.stderr ? Channel.stderr : Channel.error));
+  // The command may now start: resize messages reach it from here on.
+  proc.start?.();
 
   const clientGone = new Promise<void>((resolve) => conn.once("close", () => resolve()));
   void clientGone.then(() => {

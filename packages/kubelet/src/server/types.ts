@@ -14,6 +14,11 @@ export interface ExecProcess {
   exit: Promise<number>;
   /** Terminal size changes (with a tty). */
   resize?(width: number, height: number): void;
+  /**
+   * Called once the session is attached and listening for resize messages. A tty command may wait for
+   * this (and then briefly for the first resize) before it starts, so it begins at the client's size.
+   */
+  start?(): void;
   /** Ends the command when the client goes away before it finished. */
   kill?(): void;
 }

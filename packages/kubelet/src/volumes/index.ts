@@ -21,6 +21,7 @@ export { type VolumeApi, restVolumeApi } from "./api.js";
 export { AtomicWriter, type FileProjection, type Payload, type WriteHooks, DATA_DIR, cleanPayloadPath, payloadPathProblem, timestampPrefix } from "./atomic-writer.js";
 export { fieldRefValue, resourceFieldValue, formatMap, goQuote, expandVars, type NodeAllocatable } from "./downward.js";
 export { checkHostPath } from "./hostpath.js";
+export { type FSGroupChangePolicy, type VolumeOwnership, podVolumeOwnership, setVolumeOwnership, changeOwnership, rootOwnershipMatches, fsGroupFileMode } from "./ownership.js";
 export { type Mounter, type MountInfo, SystemMounter, type SystemMounterOptions, parseMountInfo, mountsUnder } from "./mounter.js";
 export { containerMounts, basicContainerEnv, prepareSubPath, type EnvLike } from "./mounts.js";
 export { FakeVolumeApi, FakeMounter } from "./testing.js";

@@ -12,6 +12,7 @@ import { AtomicWriter, type Payload } from "./atomic-writer.js";
 import { type NodeAllocatable, fieldRefValue, resourceFieldValue } from "./downward.js";
 import { checkHostPath } from "./hostpath.js";
 import { type Mounter, SystemMounter, mountsUnder } from "./mounter.js";
+import { type VolumeOwnership, changeOwnership, fsGroupFileMode, podVolumeOwnership, setVolumeOwnership } from "./ownership.js";
 import { type EnvLike, type Mount, containerMounts } from "./mounts.js";
 import {
   type ConfigMap,
@@ -271,12 +272,13 @@ export class VolumeManager {
     const failures: VolumeError[] = [];
     const specVolumes = (pod.spec?.volumes ?? []) as Volume[];
     if (!Array.isArray(specVolumes)) throw new VolumeError("FailedMount", "pod spec.volumes is not a list");
+    const owner = podVolumeOwnership(pod);
     for (const v of specVolumes) {
       try {
         if (!v || typeof v !== "object") throw new VolumeError("FailedMount", "a volume in spec.volumes is not an object");
         checkVolumeName(v.name);
         if (volumes.has(v.name)) throw new VolumeError("FailedMount", "the pod has two volumes of this name", v.name);
-        volumes.set(v.name, await this.setUpVolume(pod, uid, v, events));
+        volumes.set(v.name, await this.setUpVolume(pod, uid, v, events, owner));
       } catch (e) {
         failures.push(e instanceof VolumeError ? e : new VolumeError("FailedMount", errMessage(e), v?.name));
       }
@@ -293,8 +295,19 @@ export class VolumeManager {
     return { podUid: uid, volumes, events };
   }
 
-  private async setUpVolume(pod: Pod, uid: string, v: Volume, events: VolumeEvent[]): Promise<MountedVolume> {
+  private async setUpVolume(pod: Pod, uid: string, v: Volume, events: VolumeEvent[], owner?: VolumeOwnership): Promise<MountedVolume> {
     const plugin = volumePlugin(v);
+    // configMap, secret, downwardAPI and projected content: each new version is given to the fsGroup
+    // before ..data points at it, then the volume as a whole as the pod's policy says.
+    const writeContent = async (dir: string, payload: Payload) => {
+      if (!owner) {
+        await new AtomicWriter(dir, this.now).write(payload);
+        return;
+      }
+      const grouped: Payload = new Map([...payload].map(([p, f]) => [p, { data: f.data, mode: fsGroupFileMode(f.mode) }]));
+      await new AtomicWriter(dir, this.now).write(grouped, { beforeSwap: (newDir) => changeOwnership(newDir, owner.gid, true) });
+      await setVolumeOwnership(dir, owner, true);
+    };
     const mounted = (path: string, tmpfs: boolean): MountedVolume => ({ name: v.name, plugin, path, readOnly: READ_ONLY_PLUGINS.has(plugin), tmpfs });
     const fail = (detail: string) => new VolumeError("FailedMount", detail, v.name);
     try {
@@ -307,12 +320,20 @@ export class VolumeManager {
         case "emptyDir": {
           const dir = this.volumeDir(uid, "emptyDir", v.name);
           const medium = v.emptyDir!.medium ?? "";
+          // As upstream, the fsGroup walk happens when the volume is made (it is empty then); later syncs
+          // only repair a root that lost its group or bits (a tmpfs mounted anew), whatever the policy.
+          const fresh = !existsSync(dir);
+          const own = async () => {
+            if (owner) await setVolumeOwnership(dir, fresh ? owner : { ...owner, policy: "OnRootMismatch" }, false);
+          };
           if (medium === "") {
             await this.prepareDir(dir, undefined);
+            await own();
             return mounted(dir, false);
           }
           if (medium === "Memory") {
             await this.prepareDir(dir, this.memoryBackedSize(pod, v.emptyDir!.sizeLimit));
+            await own();
             return mounted(dir, true);
           }
           if (medium.startsWith("HugePages")) throw fail(`emptyDir medium "${medium}" is not supported by this kubelet`);
@@ -323,7 +344,7 @@ export class VolumeManager {
           const payload = await this.configMapPayload(pod, src.name, src.items, src.defaultMode ?? DEFAULT_FILE_MODE, src.optional ?? false);
           const dir = this.volumeDir(uid, "configMap", v.name);
           await this.prepareDir(dir, undefined);
-          await new AtomicWriter(dir, this.now).write(payload);
+          await writeContent(dir, payload);
           return mounted(dir, false);
         }
         case "secret": {
@@ -331,7 +352,7 @@ export class VolumeManager {
           const payload = await this.secretPayload(pod, src.secretName, src.items, src.defaultMode ?? DEFAULT_FILE_MODE, src.optional ?? false);
           const dir = this.volumeDir(uid, "secret", v.name);
           await this.prepareDir(dir, this.memoryBackedSize(pod));
-          await new AtomicWriter(dir, this.now).write(payload);
+          await writeContent(dir, payload);
           return mounted(dir, true);
         }
         case "downwardAPI": {
@@ -339,14 +360,14 @@ export class VolumeManager {
           const payload = this.downwardPayload(pod, src.items ?? [], src.defaultMode ?? DEFAULT_FILE_MODE);
           const dir = this.volumeDir(uid, "downwardAPI", v.name);
           await this.prepareDir(dir, undefined);
-          await new AtomicWriter(dir, this.now).write(payload);
+          await writeContent(dir, payload);
           return mounted(dir, false);
         }
         case "projected": {
           const payload = await this.projectedPayload(pod, uid, v, events);
           const dir = this.volumeDir(uid, "projected", v.name);
           await this.prepareDir(dir, this.memoryBackedSize(pod));
-          await new AtomicWriter(dir, this.now).write(payload);
+          await writeContent(dir, payload);
           return mounted(dir, true);
         }
       }
