@@ -83,6 +83,21 @@ describe.skipIf(!isRoot)("LinuxRuntime (root)", () => {
     expect((await rt.ListPodSandbox({ labelSelector: { app: "web" } })).map((p) => p.id)).toEqual([sandboxId]);
   });
 
+  it("rotates a chatty container's log by size, keeping at most maxFiles files", async () => {
+    const small = new LinuxRuntime({ stateDir, logRotation: { maxBytes: 8192, maxFiles: 3 } });
+    const id = await small.CreateContainer(sandboxId, config("chatty", "i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done"));
+    await small.StartContainer(id);
+    expect((await small.waitContainer(id, 30_000))?.exitCode).toBe(0);
+    const files = readdirSync(logDir).filter((f) => f.startsWith("chatty.log"));
+    // ~80 KB of CRI lines through 8 KiB files: rotated many times, 3 files left (one of them gzipped)
+    expect(files).toHaveLength(3);
+    expect(files.filter((f) => f.endsWith(".gz"))).toHaveLength(1);
+    const current = logMessages(parseCriLog(readFileSync(join(logDir, "chatty.log"), "utf8")), "stdout");
+    expect(current.at(-1)).toBe("line-1999");
+    await small.RemoveContainer(id);
+    for (const f of files) rmSync(join(logDir, f), { force: true });
+  });
+
   it("runs a container as root with containerd's default capabilities in the busybox root, logging in CRI format", async () => {
     const { status, out } = await runToExit("hello", "echo hello; id; cat /etc/hostname; grep CapBnd /proc/self/status; ls -a /");
     expect(status.state).toBe("CONTAINER_EXITED");

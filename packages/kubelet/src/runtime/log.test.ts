@@ -83,6 +83,20 @@ describe("RotatingLogFile", () => {
     expect(kept.split("\n").filter(Boolean).map((l) => l[0])).toEqual(["6", "7", "8", "9"]);
   });
 
+  it("keeps the order of many rotations within one second", () => {
+    const dir = tmp();
+    const path = join(dir, "0.log");
+    const sameSecond = () => new Date(Date.UTC(2024, 0, 2, 3, 4, 5));
+    const f = new RotatingLogFile(path, { maxBytes: 100, maxFiles: 3 }, sameSecond);
+    for (let i = 0; i < 20; i++) f.write(Buffer.from(`${String(i % 10).repeat(59)}\n`));
+    f.close();
+    const rotated = rotatedLogs(path);
+    expect(rotated).toHaveLength(2);
+    // writes 18-19 went to the newest rotated file (plain), 16-17 to the gzipped one; the current is empty
+    expect(readFileSync(rotated[1] as string, "utf8")[0]).toBe("8");
+    expect(gunzipSync(readFileSync(rotated[0] as string)).toString()[0]).toBe("6");
+  });
+
   it("continues an existing file and does not rotate without a policy", () => {
     const dir = tmp();
     const path = join(dir, "1.log");

@@ -1,7 +1,7 @@
 // Book 9.4: the CRI container log format the kubelet's `kubectl logs` reads:
 // `<RFC3339Nano> <stdout|stderr> <F|P> <text>`, one line per output line, P for pieces of a line over 16 KiB;
 // and the rotation of those files by size (containerLogMaxSize, containerLogMaxFiles).
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 
@@ -163,8 +163,16 @@ export class RotatingLogFile {
 
   private rotate(): void {
     const { maxFiles } = this.rotation as LogRotation;
-    let target = `${this.path}.${rotatedSuffix(this.now())}`;
-    for (let n = 1; existsSync(target) || existsSync(`${target}.gz`); n++) target = `${this.path}.${rotatedSuffix(this.now())}-${n}`;
+    // Several rotations within one second get -1, -2, ... after the newest name already used, so the
+    // names keep sorting oldest first even after the oldest ones were removed.
+    const stamp = `${this.path}.${rotatedSuffix(this.now())}`;
+    let next = 0;
+    for (const f of rotatedLogs(this.path)) {
+      const rest = f.replace(/\.gz$/, "");
+      if (rest === stamp) next = Math.max(next, 1);
+      else if (rest.startsWith(`${stamp}-`)) next = Math.max(next, Number(rest.slice(stamp.length + 1)) + 1);
+    }
+    const target = next === 0 ? stamp : `${stamp}-${next}`;
     closeSync(this.fd);
     renameSync(this.path, target);
     this.fd = openSync(this.path, "a");
