@@ -6,7 +6,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSy
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Pod } from "@corekube/api";
-import { EVENTS, PODS } from "@corekube/client";
+import { CONFIGMAPS, EVENTS, PODS, SERVICES } from "@corekube/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/eventually.js";
 import { freePort, stopProcess } from "../support/ports.js";
@@ -86,6 +86,40 @@ describe.skipIf(!isRoot)("pods on a real kubelet", () => {
     const hostTry = await fetch("http://127.0.0.1:8080/msg", { signal: AbortSignal.timeout(2_000) }).then((r) => r.text()).catch(() => "");
     expect(hostTry).not.toContain("hello-over-localhost");
     await remove("duo");
+  }, 90_000);
+
+  it("gives containers the Services' variables and envFrom's keys", async () => {
+    const svc = (await cluster.client.resource(SERVICES).create(
+      { apiVersion: "v1", kind: "Service", metadata: { name: "env-web" }, spec: { selector: { app: "nothing" }, ports: [{ name: "http", port: 8080, protocol: "TCP" }] } },
+      { namespace: "default" },
+    )) as unknown as { spec: { clusterIP: string } };
+    await cluster.client.resource(CONFIGMAPS).create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "env-cfg" }, data: { mode: "fast", "1st": "x" } }, { namespace: "default" });
+    try {
+      await create(
+        podOn(node, "envs", {
+          restartPolicy: "Never",
+          containers: [{ name: "c", image: IMAGE, envFrom: [{ prefix: "CFG_", configMapRef: { name: "env-cfg" } }, { configMapRef: { name: "env-cfg" } }], env: [{ name: "URL", value: "http://$(ENV_WEB_SERVICE_HOST):$(ENV_WEB_SERVICE_PORT_HTTP)" }], command: ["sh", "-c", "env | sort"] }],
+        }),
+      );
+      const out = await eventually("the envs pod's output", async () => {
+        const text = await cluster.k.ok(["logs", "envs"]).catch(() => "");
+        return text.includes("URL=") ? text : undefined;
+      }, 60_000);
+      expect(out).toContain(`ENV_WEB_SERVICE_HOST=${svc.spec.clusterIP}\n`);
+      expect(out).toContain("ENV_WEB_SERVICE_PORT=8080\n");
+      expect(out).toContain(`ENV_WEB_PORT_8080_TCP=tcp://${svc.spec.clusterIP}:8080\n`);
+      expect(out).toMatch(/^KUBERNETES_SERVICE_HOST=/m);
+      expect(out).toContain(`URL=http://${svc.spec.clusterIP}:8080\n`);
+      expect(out).toContain("CFG_mode=fast\n");
+      expect(out).toContain("CFG_1st=x\n");
+      expect(out).toContain("mode=fast\n");
+      const events = await eventsOf("envs");
+      expect(events.some((e) => e.reason === "InvalidEnvironmentVariableNames" && e.message?.includes("[1st]"))).toBe(true);
+      await remove("envs");
+    } finally {
+      await cluster.client.resource(SERVICES).delete("env-web", { namespace: "default" }).catch(() => undefined);
+      await cluster.client.resource(CONFIGMAPS).delete("env-cfg", { namespace: "default" }).catch(() => undefined);
+    }
   }, 90_000);
 
   it("gives a pod's volumes and processes its fsGroup", async () => {

@@ -43,13 +43,12 @@ export async function execInContainer(runtime: LinuxRuntime, containerId: string
  * The shell script `script` is started from. $1 is the pid whose /dev/pts the terminal should come from
  * (empty: this host's), $2 the command line. When that process has its own devpts instance, /dev here (in
  * a private mount namespace) becomes a tmpfs whose ptmx points at it, so the pseudo-terminal is allocated
- * there: inside the container `tty` names /dev/pts/0 of its own /dev, as with a CRI runtime.
+ * there: inside the container `tty` names /dev/pts/0 of its own /dev, as with a CRI runtime. Where that
+ * mount is refused, the terminal comes from this host's /dev/pts (it works, but `tty` says "not a tty").
  */
 const WRAPPER = `exec 2>&1
-if [ -n "$1" ] && [ -c "/proc/$1/root/dev/pts/ptmx" ]; then
-  mount -t tmpfs -o mode=0755,size=16k corekube-exec-dev /dev || exit 126
-  mknod -m 0666 /dev/null c 1 3 || exit 126
-  ln -s "/proc/$1/root/dev/pts/ptmx" /dev/ptmx || exit 126
+if [ -n "$1" ] && [ -c "/proc/$1/root/dev/pts/ptmx" ] && mount -t tmpfs -o mode=0755,size=16k corekube-exec-dev /dev; then
+  mknod -m 0666 /dev/null c 1 3 && ln -s "/proc/$1/root/dev/pts/ptmx" /dev/ptmx || exit 126
 fi
 exec script --quiet --return --echo always --command "$2" /dev/null`;
 

@@ -5,7 +5,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Node, Pod } from "@corekube/api";
-import { EventRecorder, InformerFactory, NODES, PODS, RestClient } from "@corekube/client";
+import { EventRecorder, InformerFactory, NODES, PODS, RestClient, SERVICES } from "@corekube/client";
 import type { CgroupDriver } from "./cgroups/driver.js";
 import { newCgroupDriver } from "./cgroups/detect.js";
 import { CniClient } from "./cni/client.js";
@@ -18,6 +18,7 @@ import { NodeAgent } from "./node/agent.js";
 import { pickNodeIP } from "./node/machine.js";
 import { DEFAULT_RESERVATIONS } from "./node/status.js";
 import { CrashLoopBackoff } from "./pods/backoff.js";
+import type { ServiceForEnv } from "./pods/service-env.js";
 import { type PodProbeHost, type PodVolumeHost, PodWorkers, POD_UID_LABEL } from "./pods/worker.js";
 import { ProbeManager } from "./probes/manager.js";
 import type { LinuxRuntime as RuntimeType } from "./runtime/runtime.js";
@@ -189,7 +190,7 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
     mountsFor: (pod, c, prepared, env) => volumeManager.mountsFor(pod, c, prepared as PodVolumes, env),
     tearDown: (uid) => volumeManager.tearDown(uid),
   };
-  const exec = (containerId: string, cmd: string[], opts: { stdin: boolean }) => execInContainer(runtime, containerId, cmd, opts);
+  const exec = (containerId: string, cmd: string[], opts: { stdin: boolean; tty?: boolean }) => execInContainer(runtime, containerId, cmd, opts);
   const execSync = async (containerId: string, cmd: string[], timeoutMs: number) => {
     const p = await exec(containerId, cmd, { stdin: false });
     const out: Buffer[] = [];
@@ -229,7 +230,14 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
     forgetPod: (uid) => probeManager.removePod(uid),
   };
 
+  // Services, read before any pod starts: every container gets their environment variables.
+  const serviceFactory = new InformerFactory(client);
+  const services = serviceFactory.forResource<ServiceForEnv>(SERVICES);
+  serviceFactory.start();
+  await serviceFactory.waitForCacheSync();
+
   workers = new PodWorkers({
+    services: () => services.lister().list(),
     client,
     recorder,
     runtime,
@@ -298,8 +306,7 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
           const { attempts } = await findContainer(ns, name, container);
           const c = attempts[0];
           if (!c || c.state !== "CONTAINER_RUNNING") throw errContainerNotRunning(ns, name, container);
-          if (opts.tty) throw errContainerNotRunning(ns, name, container);
-          return exec(c.id, command, { stdin: opts.stdin });
+          return exec(c.id, command, { stdin: opts.stdin, tty: opts.tty });
         },
       },
     });
@@ -324,6 +331,7 @@ export async function runKubelet(o: KubeletOptions): Promise<RunningKubelet> {
       probeManager.stop();
       agent.stop();
       await factory.stop();
+      await serviceFactory.stop();
       await recorder.close();
       await puller.close();
       await client.close();

@@ -32,11 +32,21 @@ export interface KubeletContainer {
   args?: string[];
   workingDir?: string;
   env?: EnvVar[];
+  envFrom?: EnvFromSource[];
   imagePullPolicy?: string;
   securityContext?: SecurityContext;
 }
 
+/** All keys of a ConfigMap or Secret as variables, each name behind an optional prefix. */
+export interface EnvFromSource {
+  prefix?: string;
+  configMapRef?: { name: string; optional?: boolean };
+  secretRef?: { name: string; optional?: boolean };
+}
+
 export interface KubeletPodSpec {
+  /** Service links: false leaves the pod namespace's Services out of the environment. */
+  enableServiceLinks?: boolean;
   hostname?: string;
   hostNetwork?: boolean;
   hostPID?: boolean;

@@ -15,6 +15,7 @@ import type { ImagePuller } from "../images/pull.js";
 import type { ContainerConfig, KeyValue, Mount, PodSandboxConfig } from "../runtime/cri.js";
 import type { LinuxRuntime } from "../runtime/runtime.js";
 import { rotatedLogs } from "../runtime/log.js";
+import { type ServiceForEnv, serviceEnv } from "./service-env.js";
 import { computePodActions, type PodActions } from "./actions.js";
 import { CrashLoopBackoff } from "./backoff.js";
 import { attemptsToRemove, type ContainerAttempt, containerHash, latestAttempts, type PodSnapshot } from "./snapshot.js";
@@ -56,6 +57,8 @@ export interface PodWorkerDeps {
   /** Where pods' cgroups go (kubepods by default; tests use their own name). */
   cgroupNaming?: CgroupNaming;
   cni?: CniClient;
+  /** Every Service in the cluster (an informer's list), for the pods' service environment variables. */
+  services?: () => readonly ServiceForEnv[];
   /** Whether pod networking is configured; until then only hostNetwork pods start. */
   networkReady?: () => boolean;
   volumes?: PodVolumeHost;
@@ -438,16 +441,38 @@ export class PodWorkers {
       if (i > 0) vars.set(e.slice(0, i), e.slice(i + 1));
     }
     const ns = pod.metadata.namespace ?? "default";
-    const getKey = async (kind: "configmaps" | "secrets", name: string, key: string): Promise<string | undefined> => {
+    // Upstream's order: image ENV, then the Services' variables, then envFrom, then env (later wins).
+    for (const kv of serviceEnv(this.d.services?.() ?? [], ns, specOf(pod).enableServiceLinks)) vars.set(kv.key, kv.value);
+    const getData = async (kind: "configmaps" | "secrets", name: string): Promise<Record<string, string> | undefined> => {
       try {
         const o = (await this.d.client.request("GET", `/api/v1/namespaces/${ns}/${kind}/${name}`)) as { data?: Record<string, string> };
-        const v = o.data?.[key];
-        return v === undefined ? undefined : kind === "secrets" ? Buffer.from(v, "base64").toString("utf8") : v;
+        const data = o.data ?? {};
+        return kind === "secrets" ? Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")])) : data;
       } catch (e) {
         if (isNotFound(e)) return undefined;
         throw e;
       }
     };
+    const getKey = async (kind: "configmaps" | "secrets", name: string, key: string): Promise<string | undefined> => (await getData(kind, name))?.[key];
+    const skipped: string[] = [];
+    for (const src of c.envFrom ?? []) {
+      const ref = src.configMapRef ?? src.secretRef;
+      if (!ref) continue;
+      const kind = src.configMapRef ? "configmaps" : "secrets";
+      const data = await getData(kind, ref.name);
+      if (!data) {
+        if (ref.optional) continue;
+        throw new ConfigError(`${kind === "configmaps" ? "configmap" : "secret"} "${ref.name}" not found`);
+      }
+      for (const [k, v] of Object.entries(data)) {
+        const name = `${src.prefix ?? ""}${k}`;
+        if (/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(name)) vars.set(name, v);
+        else skipped.push(name);
+      }
+    }
+    if (skipped.length > 0) {
+      this.event(pod, "Warning", "InvalidEnvironmentVariableNames", `Keys [${skipped.sort().join(", ")}] from the EnvFrom were skipped since they are invalid environment variable names.`);
+    }
     const expand = (v: string) => v.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string | undefined) => (m === "$$" ? "$" : (vars.get(name!) ?? m)));
     for (const e of c.env ?? []) {
       if (e.value !== undefined) vars.set(e.name, expand(e.value));
