@@ -6,6 +6,7 @@ import { downCommand, statusCommand, upCommand } from "./commands/cluster.js";
 import { kvCommand } from "./commands/kv.js";
 import { apiserverCommand } from "./commands/apiserver.js";
 import { controllerManagerCommand } from "./commands/controller-manager.js";
+import { dnsCommand } from "./commands/dns.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { imagesCommand } from "./commands/images.js";
 import { kubeletCommand } from "./commands/kubelet.js";
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   kubelet: { summary: "run the node agent (the kubelet's flags): pods from namespaces, overlayfs, cgroups and CNI (Linux, root)", run: kubeletCommand },
   scheduler: { summary: "run the scheduler (kube-scheduler's flags): assigns pending pods to nodes", run: schedulerCommand },
   "simulated-nodes": { summary: "register N fake nodes and play their kubelet (like kwok), to explore and load-test", run: simulatedNodesCommand },
+  dns: { summary: "run the cluster DNS server (like CoreDNS with its kubernetes plugin): Service and pod names", run: dnsCommand },
   kvctl: { summary: "an etcdctl-like client for corekube kv or a real etcd", run: (argv) => kvctlMain(argv) },
 };
 

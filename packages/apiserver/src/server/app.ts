@@ -35,6 +35,8 @@ import { mediaType } from "./body.js";
 import { requestInfo, isTrue, type RequestInfo } from "./request-info.js";
 import { includeOf, ResourceHandlers, type ApiRequest, type ApiResponse } from "./resource-handlers.js";
 import { handleBinding, handleEviction, handleFinalize, handleScale } from "./subresources.js";
+import { handleTokenRequest } from "./token-request.js";
+import type { ServiceAccountTokens } from "../auth/serviceaccount.js";
 import { tableOf, wantsTable } from "./table.js";
 import { serveWatch } from "./watch-stream.js";
 import type { Metrics } from "./metrics.js";
@@ -97,6 +99,8 @@ export interface AppOptions {
   https?: { key: string; cert: string; ca?: string };
   /** host:port that clients should use (discovery's serverAddressByClientCIDRs). */
   serverAddress: string;
+  /** Signs serviceaccounts/token answers; without it that subresource is 404. */
+  serviceAccountTokens?: ServiceAccountTokens;
   logger?: boolean;
   now?: () => Date;
 }
@@ -474,6 +478,11 @@ export async function createApp(opts: AppOptions): Promise<FastifyInstance> {
           ? "port-forward is not supported by this API server"
           : `${sub} needs a WebSocket upgrade with subprotocol v5.channel.k8s.io (kubectl 1.30 or newer; on 1.29 set KUBECTL_REMOTE_COMMAND_WEBSOCKETS=true)`,
       );
+    }
+    if (def.group === "" && def.resource === "serviceaccounts" && sub === "token" && opts.serviceAccountTokens) {
+      // Authorized above as verb "create" on serviceaccounts/token.
+      if (req.method !== "POST") throw methodNotAllowed();
+      return handleTokenRequest(opts.registry, opts.serviceAccountTokens, areq);
     }
     if (def.group === "" && def.resource === "namespaces" && sub === "finalize") {
       if (req.method !== "PUT") throw methodNotAllowed();

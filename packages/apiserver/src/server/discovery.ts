@@ -28,6 +28,7 @@ const EXTRA_SUBRESOURCES: Record<string, { name: string; kind: string; verbs: st
     { name: "log", kind: "Pod", verbs: ["get"] },
   ],
   "/namespaces": [{ name: "finalize", kind: "Namespace", verbs: ["update"] }],
+  "/serviceaccounts": [{ name: "token", kind: "TokenRequest", verbs: ["create"], group: "authentication.k8s.io", version: "v1" }],
 };
 
 export function verbsOf(def: ResourceDef): string[] {

@@ -11,6 +11,9 @@ import { prefixEnd } from "@corekube/kv/client/index";
 import { clientCertAuthenticator } from "../auth/x509.js";
 import { loadTokenFile } from "../auth/tokenfile.js";
 import { unionAuthenticator, type Authenticator } from "../auth/authenticator.js";
+import { serviceAccountAuthenticator, ServiceAccountTokens, type BoundObjectGetter } from "../auth/serviceaccount.js";
+import { loadServiceAccountKeys } from "../pki/service-account-key.js";
+import { serviceAccountAdmission, type ServiceAccountLookup } from "../admission/service-account.js";
 import { AlwaysAllowAuthenticated } from "../auth/authorizer.js";
 import { customResourceDefinitionsDef, crdSchemas, crdToResourceDefs, type CustomResourceDefinition } from "../crd/index.js";
 import { builtinResources } from "../kinds/index.js";
@@ -47,6 +50,14 @@ export interface ApiServerOptions {
   tlsPrivateKeyFile?: string;
   clientCaFile?: string;
   tokenAuthFile?: string;
+  /** --service-account-issuer: iss of new tokens; later entries are still accepted (default https://kubernetes.default.svc.cluster.local). */
+  serviceAccountIssuer?: string | string[];
+  /** --service-account-key-file: PEM files whose keys also verify tokens (e.g. an old signing key's public half). */
+  serviceAccountKeyFiles?: string[];
+  /** --service-account-signing-key-file: the private key that signs tokens (default <state-dir>/pki/sa.key, made when missing). */
+  serviceAccountSigningKeyFile?: string;
+  /** --api-audiences: what a token's aud must include to authenticate here (default: the issuer). */
+  apiAudiences?: string[];
   /** Address other components use for this server (default: bindAddress, or 127.0.0.1 for 0.0.0.0). */
   advertiseAddress?: string;
   /** Serve plain HTTP without authentication (tests only). */
@@ -114,6 +125,35 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     for (const w of t.warnings) log(`apiserver: ${w}`);
     authenticators.push(t.authenticator);
   }
+  // Service account tokens: signed with sa.key (next to the CA) unless a key file is named.
+  const saKeys = await loadServiceAccountKeys({
+    dir: join(o.stateDir, "pki"),
+    signingKeyFile: o.serviceAccountSigningKeyFile,
+    keyFiles: o.serviceAccountKeyFiles,
+  });
+  const issuers = (Array.isArray(o.serviceAccountIssuer) ? o.serviceAccountIssuer : o.serviceAccountIssuer ? [o.serviceAccountIssuer] : []).filter((i) => i !== "");
+  const serviceAccountTokens = new ServiceAccountTokens({
+    issuer: issuers[0],
+    acceptedIssuers: issuers.slice(1),
+    apiAudiences: o.apiAudiences,
+    signingKey: saKeys.signingKey,
+    publicKeys: saKeys.publicKeys,
+  });
+  // A token is only as good as the objects it names: read them from storage, so a deletion
+  // revokes it at once.
+  const boundObjects: BoundObjectGetter = {
+    async get(resource, namespace, name) {
+      const store = registry.get("", "v1", resource);
+      if (!store) return undefined;
+      try {
+        return await store.get(namespace, name);
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    },
+  };
+  if (!o.insecureHttp) authenticators.push(serviceAccountAuthenticator(serviceAccountTokens, boundObjects));
   const authenticator: Authenticator = o.insecureHttp
     ? { authenticate: async () => ({ username: "system:admin", groups: ["system:masters", "system:authenticated"] }) }
     : unionAuthenticator(...authenticators);
@@ -128,6 +168,20 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
       if (cached) return cached;
       try {
         return await store.get("", name);
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    },
+  };
+  // The ServiceAccount plugin reads from the watch cache, then storage for one it has not seen yet.
+  const saLookup: ServiceAccountLookup = {
+    async get(namespace, name) {
+      const store = registry.get("", "v1", "serviceaccounts")!;
+      const cached = store.peek(namespace, name);
+      if (cached) return cached;
+      try {
+        return await store.get(namespace, name);
       } catch (e) {
         if (isNotFound(e)) return undefined;
         throw e;
@@ -192,6 +246,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const admission = new AdmissionChain([
     namespaceLifecycle(nsLookup),
     limitRanger(lrLookup),
+    serviceAccountAdmission(saLookup),
     priority(pcLookup),
     resourceQuota(quotaAccess),
     allocator.plugin(),
@@ -280,6 +335,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     podProxy: podProxy(registry, { ...kubeletTls, scheme: o.kubeletScheme ?? (o.insecureHttp ? "http" : "https") }),
     https,
     serverAddress: `${advertise}:${o.securePort}`,
+    serviceAccountTokens,
   });
 
   // --- caches: every resource's watch cache fills before we serve.

@@ -14,6 +14,10 @@ export const apiserverFlags: FlagSpec[] = [
   { name: "tls-private-key-file", help: "the key of --tls-cert-file" },
   { name: "client-ca-file", help: "the CA whose client certificates are accepted (CN = user, O = groups); default the generated CA" },
   { name: "token-auth-file", help: "a CSV of bearer tokens: token,user,uid,\"group1,group2\"" },
+  { name: "service-account-issuer", help: "the iss of ServiceAccount tokens; the first signs, all are accepted (comma separated)", default: "https://kubernetes.default.svc.cluster.local", list: true },
+  { name: "service-account-signing-key-file", help: "private key (PEM) that signs ServiceAccount tokens (default <state-dir>/pki/sa.key, made on first start)", default: "" },
+  { name: "service-account-key-file", help: "public keys (PEM files, comma separated) that verify ServiceAccount tokens (default: the signing key's)", default: "", list: true },
+  { name: "api-audiences", help: "audiences a ServiceAccount token must name (comma separated; default: the issuer)", default: "", list: true },
 ];
 
 const SUMMARY = `Runs the Kubernetes API server: REST for the built-in kinds and CRDs, with watch, discovery,
@@ -63,6 +67,10 @@ export async function apiserverCommand(argv: string[]): Promise<number> {
     tlsPrivateKeyFile: key || undefined,
     clientCaFile: flagValue(p, apiserverFlags, "client-ca-file") || undefined,
     tokenAuthFile: flagValue(p, apiserverFlags, "token-auth-file") || undefined,
+    serviceAccountIssuer: flagList(p, apiserverFlags, "service-account-issuer").filter(Boolean),
+    serviceAccountSigningKeyFile: flagValue(p, apiserverFlags, "service-account-signing-key-file") || undefined,
+    serviceAccountKeyFiles: flagList(p, apiserverFlags, "service-account-key-file").filter(Boolean),
+    apiAudiences: flagList(p, apiserverFlags, "api-audiences").filter(Boolean),
     log: (line) => process.stderr.write(`${new Date().toISOString()} apiserver ${line}\n`),
   }).catch((e: Error) => {
     if (/not an IPv4 CIDR|not a usable|not a port range/.test(e.message)) throw new UsageError(e.message);
