@@ -10,6 +10,7 @@ import { dnsCommand } from "./commands/dns.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { imagesCommand } from "./commands/images.js";
 import { kubeletCommand } from "./commands/kubelet.js";
+import { proxyCommand } from "./commands/proxy.js";
 import { schedulerCommand } from "./commands/scheduler.js";
 import { simulatedNodesCommand } from "./commands/simulated-nodes.js";
 import { UsageError } from "./flags.js";
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   kubelet: { summary: "run the node agent (the kubelet's flags): pods from namespaces, overlayfs, cgroups and CNI (Linux, root)", run: kubeletCommand },
   scheduler: { summary: "run the scheduler (kube-scheduler's flags): assigns pending pods to nodes", run: schedulerCommand },
   "simulated-nodes": { summary: "register N fake nodes and play their kubelet (like kwok), to explore and load-test", run: simulatedNodesCommand },
+  proxy: { summary: "run the Service proxy (kube-proxy's flags, iptables mode): ClusterIP and NodePort rules on this node", run: proxyCommand },
   dns: { summary: "run the cluster DNS server (like CoreDNS with its kubernetes plugin): Service and pod names", run: dnsCommand },
   kvctl: { summary: "an etcdctl-like client for corekube kv or a real etcd", run: (argv) => kvctlMain(argv) },
 };
