@@ -1,12 +1,15 @@
 // Book 1.6, 9.1 and 12.1: `corekube up`, `down` and `status` — the whole single-node cluster from one
 // command: its store (one `corekube kv` member), the API server, the controller-manager, the scheduler
-// and a real kubelet (as root on Linux), optionally simulated nodes beside it.
+// and a real kubelet with the Service proxy and cluster DNS (as root on Linux), optionally simulated nodes.
 import { rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Node } from "@corekube/api";
 import { NODES, RestClient } from "@corekube/client";
+import { pickNodeIP } from "@corekube/kubelet/node/machine";
+import { cleanupProxyRules } from "@corekube/proxy/run";
 import { type FlagSpec, flagInt, flagValue, parseFlags, usage, UsageError } from "../flags.js";
+import { CLUSTER_DNS_IP, CLUSTER_DNS_PORT, ensureClusterDnsService } from "../cluster-dns.js";
 import { cleanNode, CNI_CONF_DIR, ensureBusyboxImage, imageRoot, kubeletRootDir, RUNTIME_STATE_DIR, saveHostNet } from "../node-setup.js";
 import { type Component, defaultStateDir, isAlive, logFile, readPid, startComponent, stopComponent, waitHealthy } from "../supervisor.js";
 
@@ -21,6 +24,9 @@ const upFlags: FlagSpec[] = [
 ];
 const downFlags: FlagSpec[] = [...commonFlags, { name: "purge", help: "also delete the cluster's data", boolean: true }];
 
+/** The pod range node IPAM cuts each node's podCIDR from; the proxy masquerades traffic from outside it. */
+const CLUSTER_CIDR = "10.244.0.0/16";
+
 export const kubeconfigPath = (stateDir: string) => join(stateDir, "apiserver", "admin.kubeconfig");
 
 const canRunKubelet = () => process.platform === "linux" && process.getuid?.() === 0;
@@ -28,6 +34,18 @@ const canRunKubelet = () => process.platform === "linux" && process.getuid?.() =
 function nodeComponents(stateDir: string, simulated: number, kubelet: boolean): Component[] {
   const out: Component[] = [];
   if (kubelet) {
+    out.push({
+      name: "proxy",
+      args: ["proxy", "--kubeconfig", kubeconfigPath(stateDir), "--cluster-cidr", CLUSTER_CIDR, "--healthz-bind-address", "127.0.0.1:10256", "--metrics-bind-address", "127.0.0.1:10249"],
+      health: "http://127.0.0.1:10256/healthz",
+    });
+    out.push({
+      name: "dns",
+      // On the node's address (pods reach it through the kube-dns Service's rules), not on port 53 of
+      // every interface, where a host resolver may already listen.
+      args: ["dns", "--kubeconfig", kubeconfigPath(stateDir), "--listen", `${pickNodeIP()}:${CLUSTER_DNS_PORT}`, "--health-address", "127.0.0.1:10054", "--metrics-address", "127.0.0.1:9153"],
+      health: "http://127.0.0.1:10054/health",
+    });
     out.push({
       name: "kubelet",
       args: [
@@ -44,6 +62,8 @@ function nodeComponents(stateDir: string, simulated: number, kubelet: boolean): 
         CNI_CONF_DIR,
         "--port",
         "10250",
+        "--cluster-dns",
+        CLUSTER_DNS_IP,
       ],
       health: "https://127.0.0.1:10250/healthz",
       healthCa: join(stateDir, "apiserver", "pki", "ca.crt"),
@@ -75,7 +95,7 @@ function components(stateDir: string, kvPort: string, apiPort = "6443"): Compone
     },
     {
       name: "controller-manager",
-      args: ["controller-manager", "--kubeconfig", kubeconfigPath(stateDir), "--secure-port", "10257", "--cluster-cidr", "10.244.0.0/16"],
+      args: ["controller-manager", "--kubeconfig", kubeconfigPath(stateDir), "--secure-port", "10257", "--cluster-cidr", CLUSTER_CIDR],
       health: "http://127.0.0.1:10257/healthz",
     },
     {
@@ -132,6 +152,15 @@ export async function upCommand(argv: string[]): Promise<number> {
   };
   for (const c of components(stateDir, kvPort, apiPort)) if (!(await launch(c))) return 1;
   if (kubelet) {
+    const client = await RestClient.fromKubeconfig({ path: kubeconfigPath(stateDir) });
+    try {
+      await ensureClusterDnsService(client, pickNodeIP());
+      console.log(`  kube-dns Service     ${CLUSTER_DNS_IP}:53 → ${pickNodeIP()}:${CLUSTER_DNS_PORT}`);
+    } finally {
+      await client.close();
+    }
+  }
+  if (kubelet) {
     const t = Date.now();
     process.stdout.write("  images              ");
     console.log(`${await ensureBusyboxImage(stateDir)} (${secs(t)})`);
@@ -167,7 +196,16 @@ export async function downCommand(argv: string[]): Promise<number> {
   const p = parseFlags(argv, downFlags);
   const stateDir = flagValue(p, downFlags, "state-dir");
   for (const c of [...components(stateDir, "2379"), ...nodeComponents(stateDir, 1, true)].reverse()) console.log(`  ${c.name.padEnd(19)} ${await stopComponent(stateDir, c.name)}`);
-  if (canRunKubelet()) await cleanNode(stateDir, (l) => console.log(l));
+  if (canRunKubelet()) {
+    await cleanNode(stateDir, (l) => console.log(l));
+    try {
+      const r = await cleanupProxyRules("auto");
+      const n = Object.values(r.removed).reduce((a, c) => a + c.length, 0);
+      if (n > 0) console.log(`  proxy rules         ${n} chains removed (${r.backend})`);
+    } catch (e) {
+      console.log(`  cleanup: proxy rules: ${(e as Error).message}`);
+    }
+  }
   if (p.flags.has("purge")) {
     rmSync(stateDir, { recursive: true, force: true });
     console.log(`  removed ${stateDir}`);
@@ -185,7 +223,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
   let ok = true;
   for (const c of [...components(stateDir, "2379"), ...nodeComponents(stateDir, 1, true)]) {
     const pid = readPid(stateDir, c.name);
-    if (pid === undefined && (c.name === "kubelet" || c.name === "simulated-nodes")) continue;
+    if (pid === undefined && ["kubelet", "proxy", "dns", "simulated-nodes"].includes(c.name)) continue;
     const alive = pid !== undefined && isAlive(pid);
     ok &&= alive;
     console.log(`  ${c.name.padEnd(19)} ${alive ? `running (pid ${pid})` : "not running"}`);
