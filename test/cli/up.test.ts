@@ -137,6 +137,7 @@ afterAll(async () => {
 describe.skipIf(!isRoot)("corekube up and down", () => {
   it("brings up a cluster whose node runs pods, and takes everything away again", async () => {
     const forwardBefore = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim();
+    const tablesBefore = execFileSync("nft", ["list", "tables"], { encoding: "utf8" });
     kvPort = String(await freePort());
     apiPort = String(await freePort());
     const up = await corekube("up", "--state-dir", state, "--kv-port", kvPort, "--apiserver-port", apiPort);
@@ -194,6 +195,8 @@ describe.skipIf(!isRoot)("corekube up and down", () => {
     // The proxy's chains are gone from the host's tables.
     expect(execFileSync("iptables-save", ["-t", "nat"], { encoding: "utf8" })).not.toMatch(/KUBE-(SERVICES|SVC-|SEP-|NODEPORTS|POSTROUTING)/);
     expect(execFileSync("iptables-save", ["-t", "filter"], { encoding: "utf8" })).not.toMatch(/KUBE-(SERVICES|FORWARD|EXTERNAL-SERVICES)/);
+    // iptables-nft's tables that up brought into being are gone again.
+    expect(execFileSync("nft", ["list", "tables"], { encoding: "utf8" })).toBe(tablesBefore);
     // A second down is harmless.
     expect((await corekube("down", "--state-dir", state)).code).toBe(0);
   }, 600_000);

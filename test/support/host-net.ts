@@ -17,7 +17,7 @@ export function snapshotHostNet(): () => void {
   const tables = tryRun("nft", ["list", "tables"]) ?? "";
   return () => {
     writeFileSync("/proc/sys/net/ipv4/ip_forward", forward);
-    for (const table of ["mangle", "nat"]) {
+    for (const table of ["mangle", "nat", "filter"]) {
       if (tables.includes(`table ip ${table}\n`)) continue;
       const rules = tryRun("iptables-save", ["-t", table]) ?? "";
       // Only a table that is empty again (no rules, no chains of ours) is dropped.

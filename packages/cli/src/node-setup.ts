@@ -1,6 +1,7 @@
 // Book 9.1 and 3.3: what `corekube up` prepares on the machine before the kubelet starts (the first
 // image, the host's forwarding state) and what `corekube down` takes away again: every pod, shim,
 // mount, cgroup, veth, bridge, iptables rule and IPAM lease the kubelet made. Safe after a crash.
+import { cleanupProxyRules } from "@corekube/proxy/run";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -34,11 +35,38 @@ export async function ensureBusyboxImage(stateDir: string): Promise<string> {
   return "busybox:latest and busybox:1.35 imported from busybox-static";
 }
 
-/** Remembers the host's ip_forward before the first pod network turns it on. */
+const tryRun = (cmd: string, args: string[]): string | undefined => {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Remembers the host's ip_forward before the first pod network turns it on, and which nft tables
+ * existed before iptables-nft made nat, filter and mangle for our rules.
+ */
 export function saveHostNet(stateDir: string): void {
   const f = join(stateDir, "run", "host-net.json");
   if (existsSync(f)) return;
-  writeFileSync(f, JSON.stringify({ ipForward: readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim() }));
+  const tables = tryRun("nft", ["list", "tables"]);
+  writeFileSync(f, JSON.stringify({ ipForward: readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim(), nftTables: tables?.split("\n").filter(Boolean) }));
+}
+
+/** Drops iptables-nft tables that `up` brought into being and that hold nothing any more. */
+function dropEmptyTables(before: string[] | undefined, log: (line: string) => void): void {
+  if (!before) return;
+  const dropped: string[] = [];
+  for (const table of ["nat", "filter", "mangle"]) {
+    if (before.includes(`table ip ${table}`)) continue;
+    const rules = tryRun("iptables-save", ["-t", table]);
+    if (rules === undefined || !rules.includes(`*${table}`)) continue;
+    // Only base chains and no rules: nothing of anyone's is lost.
+    if (/^-A |^:(?!PREROUTING |INPUT |FORWARD |OUTPUT |POSTROUTING )/m.test(rules)) continue;
+    if (tryRun("nft", ["delete", "table", "ip", table]) !== undefined) dropped.push(table);
+  }
+  if (dropped.length > 0) log(`  iptables tables     ${dropped.join(", ")} removed (empty, made by corekube)`);
 }
 
 /** Removes every trace of pods and pod networking; each step goes on after another fails. */
@@ -86,11 +114,17 @@ export async function cleanNode(stateDir: string, log: (line: string) => void): 
     await step("pod network", () => removeNodeNetwork(confFile));
     log("  pod network         bridge, NAT rules, egress guard and leases removed");
   }
+  await step("proxy rules", async () => {
+    const r = await cleanupProxyRules("auto");
+    const n = Object.values(r.removed).reduce((a, c) => a + c.length, 0);
+    if (n > 0) log(`  proxy rules         ${n} chains removed (${r.backend})`);
+  });
   const saved = join(stateDir, "run", "host-net.json");
   if (existsSync(saved)) {
     await step("ip_forward", () => {
-      const { ipForward } = JSON.parse(readFileSync(saved, "utf8")) as { ipForward: string };
+      const { ipForward, nftTables } = JSON.parse(readFileSync(saved, "utf8")) as { ipForward: string; nftTables?: string[] };
       writeFileSync("/proc/sys/net/ipv4/ip_forward", ipForward);
+      dropEmptyTables(nftTables, log);
       rmSync(saved);
     });
   }

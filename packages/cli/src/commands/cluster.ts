@@ -7,7 +7,6 @@ import { join } from "node:path";
 import type { Node } from "@corekube/api";
 import { NODES, RestClient } from "@corekube/client";
 import { pickNodeIP } from "@corekube/kubelet/node/machine";
-import { cleanupProxyRules } from "@corekube/proxy/run";
 import { type FlagSpec, flagInt, flagValue, parseFlags, usage, UsageError } from "../flags.js";
 import { CLUSTER_DNS_IP, CLUSTER_DNS_PORT, ensureClusterDnsService } from "../cluster-dns.js";
 import { cleanNode, CNI_CONF_DIR, ensureBusyboxImage, imageRoot, kubeletRootDir, RUNTIME_STATE_DIR, saveHostNet } from "../node-setup.js";
@@ -196,16 +195,7 @@ export async function downCommand(argv: string[]): Promise<number> {
   const p = parseFlags(argv, downFlags);
   const stateDir = flagValue(p, downFlags, "state-dir");
   for (const c of [...components(stateDir, "2379"), ...nodeComponents(stateDir, 1, true)].reverse()) console.log(`  ${c.name.padEnd(19)} ${await stopComponent(stateDir, c.name)}`);
-  if (canRunKubelet()) {
-    await cleanNode(stateDir, (l) => console.log(l));
-    try {
-      const r = await cleanupProxyRules("auto");
-      const n = Object.values(r.removed).reduce((a, c) => a + c.length, 0);
-      if (n > 0) console.log(`  proxy rules         ${n} chains removed (${r.backend})`);
-    } catch (e) {
-      console.log(`  cleanup: proxy rules: ${(e as Error).message}`);
-    }
-  }
+  if (canRunKubelet()) await cleanNode(stateDir, (l) => console.log(l));
   if (p.flags.has("purge")) {
     rmSync(stateDir, { recursive: true, force: true });
     console.log(`  removed ${stateDir}`);
