@@ -3,7 +3,8 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { chainsOf, type Iptables } from "./iptables.js";
 import {
-  fullRestoreText,
+  FULL_SYNC_BATCH_CHAINS,
+  fullRestoreBatches,
   type NodeInfo,
   partialRestoreText,
   type RenderCache,
@@ -17,7 +18,7 @@ import { BoundedFrequencyRunner, realClock, type RunnerClock } from "./runner.js
 import type { ProxyEndpointSlice, ProxyService } from "./types.js";
 
 /** What the proxier needs from iptables (the Iptables class, or a fake in tests). */
-export type IptablesLike = Pick<Iptables, "restore" | "save" | "ensureJumps">;
+export type IptablesLike = Pick<Iptables, "restore" | "save" | "ensureJumps"> & { readonly backend?: "nft" | "legacy" };
 
 export interface ProxierOptions {
   iptables: IptablesLike;
@@ -165,12 +166,20 @@ export class Proxier {
       if (w && w !== this.lastWarnings) for (const line of warnings) this.log(`proxy: ${line}`);
       this.lastWarnings = w;
       let text: string;
+      let earlierBytes = 0;
       if (full) {
         // One iptables-save per table tells both which chains are left over and which jumps exist.
         const saved: Partial<Record<TableName, string>> = {};
         for (const t of TABLES) saved[t] = await this.o.iptables.save(t);
         await this.o.iptables.ensureJumps(saved);
-        text = fullRestoreText(rendering, { nat: chainsOf(saved.nat!), filter: chainsOf(saved.filter!) });
+        // iptables-legacy replaces a whole table per restore: one restore is cheapest there.
+        const maxChains = this.o.iptables.backend === "legacy" ? Number.POSITIVE_INFINITY : FULL_SYNC_BATCH_CHAINS;
+        const batches = fullRestoreBatches(rendering, { nat: chainsOf(saved.nat!), filter: chainsOf(saved.filter!) }, maxChains);
+        for (const b of batches.slice(0, -1)) {
+          await this.o.iptables.restore(b);
+          earlierBytes += b.length;
+        }
+        text = batches.at(-1) ?? "";
       } else {
         text = partialRestoreText(this.applied!, rendering);
       }
@@ -181,7 +190,7 @@ export class Proxier {
       const counts = ruleCounts(rendering);
       for (const t of TABLES) this.metrics.rules.set({ table: t }, counts[t]);
       this.metrics.last.set(Date.now() / 1000);
-      outcome = { kind: full ? "full" : "partial", bytes: text.length };
+      outcome = { kind: full ? "full" : "partial", bytes: earlierBytes + text.length };
     } catch (e) {
       const error = e instanceof Error ? e : new Error(String(e));
       this.applied = undefined; // the host state is unknown now: rewrite everything next time

@@ -1,7 +1,7 @@
 // Book 5.2 and 10.1: golden tests of the iptables rules kube-proxy's iptables mode writes for each kind of
 // Service, and of the partial-sync text after one Service changes. Expectations follow upstream's layout.
 import { describe, expect, it } from "vitest";
-import { fullRestoreText, partialRestoreText, probability, type Rendering, render, serviceChain, endpointChain, externalChain, type TableName } from "./render.js";
+import { fullRestoreBatches, fullRestoreText, partialRestoreText, probability, type Rendering, render, serviceChain, endpointChain, externalChain, type TableName } from "./render.js";
 import { endpoint, service, slice } from "./testing.js";
 
 const node = { nodeName: "node-a", clusterCIDR: "10.244.0.0/16" };
@@ -322,6 +322,43 @@ COMMIT
     // -X comes after every rule of its table, just before COMMIT.
     const nat = lines.slice(0, lines.indexOf("COMMIT"));
     expect(nat.at(-1)).toBe("-X KUBE-SVC-OLDOLDOLDOLDOLD1");
+  });
+});
+
+describe("full sync in batches", () => {
+  // 40 Services × 2 endpoints: 3 chains each in nat, plus the fixed ones.
+  const many = Array.from({ length: 40 }, (_, i) => service("big", `s${i}`, { clusterIP: `10.96.1.${i + 1}`, ports: [{ name: "http", port: 80, protocol: "TCP" }] }));
+  const slices = many.map((s, i) =>
+    slice("big", s.metadata.name ?? "", `${s.metadata.name}-x`, [{ name: "http", port: 8080, protocol: "TCP" }], [endpoint(`10.244.2.${2 * i + 1}`), endpoint(`10.244.2.${2 * i + 2}`)]),
+  );
+  const r = render(many, slices, node).rendering;
+
+  it("gives the single full restore when the rendering is small", () => {
+    expect(fullRestoreBatches(r, {}, 10_000)).toEqual([fullRestoreText(r)]);
+  });
+
+  it("declares every chain before (or with) the first rule that jumps to it, and switches the entry chains last", () => {
+    const batches = fullRestoreBatches(r, { nat: ["KUBE-SVC-GONE0000000000000", "KUBE-SERVICES"] }, 25);
+    expect(batches.length).toBeGreaterThan(4);
+    const declared = new Set<string>();
+    const writtenRules: string[] = [];
+    batches.forEach((text, i) => {
+      const table = /^\*(\w+)/.exec(text)![1]!;
+      for (const m of text.matchAll(/^:(\S+) - \[0:0\]$/gm)) declared.add(`${table}/${m[1]}`);
+      for (const m of text.matchAll(/^-A (\S+) .* -[jg] (KUBE-\S+)/gm)) {
+        expect(declared.has(`${table}/${m[2]}`), `batch ${i}: ${m[1]} jumps to ${m[2]} before it exists`).toBe(true);
+      }
+      writtenRules.push(...text.split("\n").filter((l) => l.startsWith("-A ")));
+      // at most 25 chains declared per batch, besides the stale one in the last nat batch
+      expect([...text.matchAll(/^:/gm)].length).toBeLessThanOrEqual(26);
+    });
+    // the same rules as one full restore, none lost or doubled
+    expect(writtenRules.sort()).toEqual(fullRestoreText(r).split("\n").filter((l) => l.startsWith("-A ")).sort());
+    // the stale chain goes in the last nat batch, after KUBE-SERVICES stopped pointing at it
+    const natBatches = batches.filter((b) => b.startsWith("*nat"));
+    expect(natBatches.at(-1)).toContain("-X KUBE-SVC-GONE0000000000000");
+    expect(natBatches.at(-1)).toContain(":KUBE-SERVICES - [0:0]");
+    expect(natBatches.slice(0, -1).some((b) => b.includes("-X "))).toBe(false);
   });
 });
 

@@ -464,6 +464,58 @@ export function fullRestoreText(next: Rendering, stale: Partial<Record<TableName
   return `${out.join("\n")}\n`;
 }
 
+/** Above this many chains in a table, a full sync goes in as several smaller restores. */
+export const FULL_SYNC_BATCH_CHAINS = 2000;
+
+/**
+ * A full sync as a sequence of iptables-restore --noflush inputs, each at most `maxChains` chains of one
+ * table. iptables-nft's cost of redeclaring chains in one transaction grows faster than linearly (10,000
+ * Services: about 45 s in one restore, see node-anchors.md), while adding a few chains to a big table
+ * stays cheap. Chains come in dependency order (a chain only after every chain its rules jump to), so
+ * each restore is valid on its own and the entry chains (KUBE-SERVICES, KUBE-NODEPORTS) switch over last,
+ * with the stale chains removed in the same last restore. Small renderings give one restore, the same
+ * text as fullRestoreText.
+ */
+export function fullRestoreBatches(next: Rendering, stale: Partial<Record<TableName, Iterable<string>>> = {}, maxChains = FULL_SYNC_BATCH_CHAINS): string[] {
+  const total = TABLES.reduce((n, t) => n + next[t].size, 0);
+  if (total <= maxChains) return [fullRestoreText(next, stale)];
+  const out: string[] = [];
+  for (const t of TABLES) {
+    const chains = next[t];
+    const gone = [...(stale[t] ?? [])].filter((c) => !chains.has(c) && isOwnChain(t, c));
+    const order = dependencyOrder(chains);
+    for (let i = 0; i < order.length; i += maxChains) {
+      const part = order.slice(i, i + maxChains);
+      const last = i + maxChains >= order.length;
+      const lines = [`*${t}`, ...part.map((c) => `:${c} - [0:0]`)];
+      if (last) for (const c of gone) lines.push(`:${c} - [0:0]`);
+      for (const c of part) for (const r of chains.get(c)!) lines.push(r);
+      if (last) for (const c of gone) lines.push(`-X ${c}`);
+      lines.push("COMMIT");
+      out.push(`${lines.join("\n")}\n`);
+    }
+  }
+  return out;
+}
+
+/** The chains of one table ordered so that every chain comes after the chains its rules jump to. */
+function dependencyOrder(chains: Chains): string[] {
+  const out: string[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (c: string): void => {
+    if (state.get(c)) return; // done, or a loop (never rendered; kept safe)
+    state.set(c, "visiting");
+    for (const r of chains.get(c) ?? []) {
+      const m = / -[jg] (\S+)/.exec(r);
+      if (m && m[1] !== c && chains.has(m[1]!)) visit(m[1]!);
+    }
+    state.set(c, "done");
+    out.push(c);
+  };
+  for (const c of chains.keys()) visit(c);
+  return out;
+}
+
 /**
  * iptables-restore --noflush input taking the host from `prev` to `next` (KEP-3453's partial sync): only
  * chains whose rules changed are redeclared (which flushes them) and rewritten, chains gone are deleted, and
