@@ -122,6 +122,25 @@ describe.skipIf(!isRoot)("pods on a real kubelet", () => {
     }
   }, 90_000);
 
+  it("runs kubectl exec as the container's user, with its capabilities and environment", async () => {
+    await create(
+      podOn(node, "asuser", {
+        securityContext: { runAsUser: 1000, runAsGroup: 3000 },
+        containers: [{ name: "c", image: IMAGE, env: [{ name: "GREETING", value: "hi from the spec" }], securityContext: { capabilities: { drop: ["ALL"] } }, command: ["sleep", "3600"] }],
+      }),
+    );
+    await running(node, "asuser");
+    expect((await cluster.k.ok(["exec", "asuser", "--", "id", "-u"])).trim()).toBe("1000");
+    expect((await cluster.k.ok(["exec", "asuser", "--", "id", "-g"])).trim()).toBe("3000");
+    expect((await cluster.k.ok(["exec", "asuser", "--", "sh", "-c", "echo $GREETING"])).trim()).toBe("hi from the spec");
+    // the same bounding set as the container's own process (all dropped)
+    const caps = await cluster.k.ok(["exec", "asuser", "--", "sh", "-c", "grep CapBnd /proc/self/status; grep CapBnd /proc/1/status"]);
+    const [mine, pid1] = caps.trim().split("\n");
+    expect(mine).toBe(pid1);
+    expect(mine).toMatch(/CapBnd:\s+0000000000000000/);
+    await remove("asuser");
+  }, 90_000);
+
   it("gives a pod's volumes and processes its fsGroup", async () => {
     await create(
       podOn(node, "fsgroup", {

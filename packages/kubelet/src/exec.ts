@@ -1,7 +1,7 @@
 // Book 9.2 and 4.6: running a command in a running container (kubectl exec, exec probes and hooks):
 // nsenter joins the container's namespaces and root; with a tty, util-linux `script` holds a pseudo-terminal.
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { constants } from "node:os";
 import { PassThrough } from "node:stream";
 import type { LinuxRuntime } from "./runtime/runtime.js";
@@ -15,22 +15,33 @@ export const FIRST_RESIZE_WAIT_MS = 200;
 /** The nsenter command line that runs `cmd` inside the namespaces and root of process `pid`. */
 export const nsenterArgv = (pid: number, cmd: string[]): string[] => ["nsenter", "--target", String(pid), "--mount", "--uts", "--ipc", "--net", "--pid", "--root", "--wd", "--", ...cmd];
 
+/** An executable's absolute path on this host (so a container's PATH cannot change which one runs). */
+function hostPath(bin: string): string {
+  if (bin.startsWith("/")) return bin;
+  for (const dir of PATH.split(":")) if (existsSync(`${dir}/${bin}`)) return `${dir}/${bin}`;
+  return bin;
+}
+
 /** Quotes words for /bin/sh: each in single quotes, an embedded quote as '\''. */
 export const shellQuote = (words: readonly string[]): string => words.map((w) => `'${w.replace(/'/g, "'\\''")}'`).join(" ");
 
 /**
  * Runs a command inside a running container: nsenter joins its namespaces and root (kubectl exec,
- * exec probes). It runs as root with the container's view of the filesystem. With `tty`, the command
+ * exec probes), as the container's user with its capabilities and environment. With `tty`, the command
  * gets a terminal (see ttyProcess): stdout carries everything it prints and stderr is null.
  */
 export async function execInContainer(runtime: LinuxRuntime, containerId: string, cmd: string[], opts: { stdin: boolean; tty?: boolean }): Promise<ExecProcess> {
   const st = await runtime.ContainerStatus(containerId);
   if (st.state !== "CONTAINER_RUNNING" || !st.pid) throw new Error(`container ${containerId} is not running`);
-  if (opts.tty) return ttyProcess(nsenterArgv(st.pid, cmd), { stdin: opts.stdin, devptsOf: st.pid });
-  const [bin, ...args] = nsenterArgv(st.pid, cmd);
-  const child = spawn(bin!, args, {
+  // As the container's own process: its user, groups, capabilities and environment (as a CRI runtime
+  // execs with the container's process spec).
+  const identity = await runtime.execIdentity(containerId).catch(() => undefined);
+  const inside = [...(identity?.prefix ?? []), ...cmd];
+  if (opts.tty) return ttyProcess(nsenterArgv(st.pid, inside), { stdin: opts.stdin, devptsOf: st.pid, env: identity?.env });
+  const [bin, ...args] = nsenterArgv(st.pid, inside);
+  const child = spawn(hostPath(bin!), args, {
     stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"],
-    env: { PATH, TERM: "xterm" },
+    env: identity ? identity.env : { PATH },
   });
   const exit = new Promise<number>((resolveExit, reject) => {
     child.once("error", reject);
@@ -93,7 +104,7 @@ export interface TtyProcess extends ExecProcess {
  * The exit code is the command's (script --return); kill() ends `script`, which hangs up the terminal.
  * `devptsOf`: allocate the terminal in that process's /dev/pts (the container's init), needs root.
  */
-export function ttyProcess(argv: string[], o: { stdin: boolean; devptsOf?: number; firstResizeWaitMs?: number }): TtyProcess {
+export function ttyProcess(argv: string[], o: { stdin: boolean; devptsOf?: number; firstResizeWaitMs?: number; env?: Record<string, string> }): TtyProcess {
   const stdin = o.stdin ? new PassThrough() : null;
   const stdout = new PassThrough();
   let resolveExit!: (code: number) => void;
@@ -113,7 +124,9 @@ export function ttyProcess(argv: string[], o: { stdin: boolean; devptsOf?: numbe
     if (child || killed) return;
     clearTimeout(timer);
     const size = wanted ? `stty rows ${wanted.height} cols ${wanted.width} 2>/dev/null; ` : "";
-    const line = `unset SHELL; ${size}exec ${shellQuote(argv)}`;
+    // The command gets exactly the container's environment (and TERM); the host's PATH finds argv[0].
+    const envArgs = o.env ? ["env", "-i", ...Object.entries({ ...o.env, TERM: "xterm" }).map(([k, v]) => `${k}=${v}`), hostPath(argv[0] ?? "")] : [];
+    const line = `unset SHELL; ${size}exec ${shellQuote(o.env ? [...envArgs, ...argv.slice(1)] : argv)}`;
     const wrapperArgs = ["-c", WRAPPER, "sh", o.devptsOf ? String(o.devptsOf) : "", line];
     const [bin, args] = o.devptsOf ? ["unshare", ["--mount", "--propagation", "private", "--", "sh", ...wrapperArgs]] : ["sh", wrapperArgs];
     const c = spawn(bin as string, args as string[], { stdio: [stdin ? "pipe" : "ignore", "pipe", "ignore"], env: { PATH, TERM: "xterm", SHELL: "/bin/sh" } });

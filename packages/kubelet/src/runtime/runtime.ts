@@ -37,6 +37,7 @@ import { DEFAULT_TOOLS, type HostTools, type PreparedHelper, prepareHelper } fro
 import { DEFAULT_LOG_ROTATION, type LogRotation } from "./log.js";
 import {
   buildSetupScript,
+  setprivPrefix,
   computeCapabilities,
   type FstabEntry,
   HELPER_MOUNT,
@@ -49,6 +50,7 @@ import {
 } from "./spec.js";
 import {
   type ContainerRecord,
+  type ProcessIdentity,
   isAlive,
   newId,
   nowRfc3339,
@@ -569,19 +571,22 @@ export class LinuxRuntime implements RuntimeService {
       for (const kv of config.envs ?? []) env.set(kv.key, kv.value);
       const fstab = join(dir, "fstab");
       writeFileSync(fstab, renderFstab(entries));
-      const script = buildSetupScript({
-        rootfs,
-        fstab,
-        mountBin: this.tools.mount,
-        loaderName: helper.loaderName,
-        readonlyRootfs,
-        workingDir,
-        env: [...env].map(([k, v]) => `${k}=${v}`),
+      const identity: ProcessIdentity = {
         uid,
         gid,
         groups,
         capabilities: computeCapabilities(sc.capabilities, privileged),
         noNewPrivs: sc.noNewPrivs === true,
+        env: [...env].map(([k, v]) => `${k}=${v}`),
+        loaderName: helper.loaderName,
+      };
+      const script = buildSetupScript({
+        ...identity,
+        rootfs,
+        fstab,
+        mountBin: this.tools.mount,
+        readonlyRootfs,
+        workingDir,
         argv: [...(config.command ?? []), ...(config.args ?? [])],
       });
 
@@ -630,6 +635,7 @@ export class LinuxRuntime implements RuntimeService {
         rootfs,
         logPath,
         logRotation: this.options.logRotation ?? DEFAULT_LOG_ROTATION,
+        identity,
         mounts,
         exec,
         forks,
@@ -681,6 +687,22 @@ export class LinuxRuntime implements RuntimeService {
     } finally {
       conn.close();
     }
+  }
+
+  /**
+   * How a command run in this container (kubectl exec) should start: the argv prefix that takes on the
+   * container's user, groups and capabilities inside its root, and its environment. Undefined for
+   * containers created before this was recorded (they exec as root).
+   */
+  async execIdentity(containerId: string): Promise<{ prefix: string[]; env: Record<string, string> } | undefined> {
+    const rec = await this.container(containerId);
+    if (!rec.identity) return undefined;
+    const env: Record<string, string> = {};
+    for (const kv of rec.identity.env) {
+      const i = kv.indexOf("=");
+      if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
+    }
+    return { prefix: setprivPrefix(rec.identity), env };
   }
 
   /**

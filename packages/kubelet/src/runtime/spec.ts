@@ -155,11 +155,13 @@ export const OLD_ROOT = ".ck-oldroot";
  * busybox's shell runs its applets (pivot_root, umount, rmdir, env) without a PATH lookup, which
  * keeps working after the pivot, when none of the host's files are reachable any more.
  */
-export function buildSetupScript(s: SetupScriptInput): string {
-  if (s.argv.length === 0) throw new Error("container has no command");
-  const q = shellQuote;
+/**
+ * The argv prefix, valid inside the container's root, that drops to the container's user, groups and
+ * capability bounding set (util-linux setpriv, run by the helper's loader from /.corekube).
+ */
+export function setprivPrefix(s: { loaderName: string; uid: number; gid: number; groups: number[]; capabilities: string[]; noNewPrivs: boolean }): string[] {
   const h = HELPER_MOUNT;
-  const setprivArgs = [
+  return [
     `${h}/${s.loaderName}`, "--library-path", h, `${h}/setpriv`,
     "--reuid", String(s.uid), "--regid", String(s.gid),
     ...(s.groups.length > 0 ? ["--groups", s.groups.join(",")] : ["--clear-groups"]),
@@ -167,8 +169,13 @@ export function buildSetupScript(s: SetupScriptInput): string {
     "--inh-caps", "-all",
     ...(s.noNewPrivs ? ["--no-new-privs"] : []),
     "--",
-    ...s.argv,
   ];
+}
+
+export function buildSetupScript(s: SetupScriptInput): string {
+  if (s.argv.length === 0) throw new Error("container has no command");
+  const q = shellQuote;
+  const setprivArgs = [...setprivPrefix(s), ...s.argv];
   const lines = [
     "set -e",
     `read -r go <&3 || exit 125`,

@@ -29,6 +29,18 @@ export interface SandboxRecord {
   files: { hostname: string; hosts: string; resolvConf: string };
 }
 
+export interface ProcessIdentity {
+  uid: number;
+  gid: number;
+  groups: number[];
+  capabilities: string[];
+  noNewPrivs: boolean;
+  /** KEY=value, as the container's process got them. */
+  env: string[];
+  /** The helper's dynamic loader file name (setpriv runs through it from /.corekube). */
+  loaderName: string;
+}
+
 export interface ContainerRecord {
   version: 1;
   id: string;
@@ -41,6 +53,8 @@ export interface ContainerRecord {
   /** Size-based rotation of logPath, done by the shim. */
   logRotation?: LogRotation;
   mounts: Mount[];
+  /** Who the container's process is, so `kubectl exec` runs the same way (user, groups, capabilities, env). */
+  identity?: ProcessIdentity;
   /** The exec chain the shim starts (nsenter ... unshare ... busybox sh -c <setup script>). */
   exec: string[];
   /** Whether the chain forks once (pid namespace entered or created), making the container a grandchild of the shim. */
