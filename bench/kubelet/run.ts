@@ -130,7 +130,9 @@ interface KubeletProc {
 }
 function startKubelet(optsFile: string): Promise<KubeletProc> {
   // Its own process group: a Ctrl-C reaches only us, and the cleanup stops the kubelet after its pods.
-  const proc = spawn(process.execPath, ["--import", "tsx", join(HERE, "kubelet-process.ts"), optsFile], { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  // BENCH_KUBELET_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to the kubelet's node only.
+  const extra = (process.env.BENCH_KUBELET_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+  const proc = spawn(process.execPath, [...extra, "--import", "tsx", join(HERE, "kubelet-process.ts"), optsFile], { cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const kill = () => proc.kill("SIGKILL");
   process.once("exit", kill);
   const out: string[] = [];

@@ -1,6 +1,6 @@
 // Book 5.3-5.4 and 6.2: the kubelet's side of CNI (what libcni does for a runtime): load the first network
 // config list, exec each plugin binary with CNI_* env and JSON on stdin, chain results, and cache ADD for DEL.
-import { spawn } from "node:child_process";
+import { sharedSpawner } from "../runtime/spawner.js";
 import { constants as fsc } from "node:fs";
 import { access, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -115,22 +115,14 @@ interface ExecOutcome {
   stderr: string;
 }
 
-function runPlugin(bin: string, env: Record<string, string>, stdin: string): Promise<ExecOutcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, [], { env, stdio: ["pipe", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    child.on("error", (e) => reject(new CniError(CniErrorCode.ExecFailed, `cannot run ${bin}: ${e.message}`)));
-    child.on("close", (code) =>
-      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
-    );
-    child.stdin.on("error", () => {
-      // the plugin may exit before reading stdin; its exit status tells the story
-    });
-    child.stdin.end(stdin);
-  });
+/** One plugin call, started by the kubelet's spawn helper (a fork from the kubelet itself costs its event loop). */
+async function runPlugin(bin: string, env: Record<string, string>, stdin: string): Promise<ExecOutcome> {
+  try {
+    const r = await sharedSpawner().run(bin, [], { env, input: stdin });
+    return { code: r.code, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
+  } catch (e) {
+    throw new CniError(CniErrorCode.ExecFailed, `cannot run ${bin}: ${(e as Error).message}`);
+  }
 }
 
 /** Builds a plugin's stdin: its entry, plus name, cniVersion, the runtimeConfig it asked for, and prevResult. */

@@ -10,15 +10,12 @@
 //
 // Pids: the pause is the child of `unshare --fork` (read from /proc/<pid>/task/<pid>/children). The
 // container's pid comes from the shim, which owns the exec chain (see shim.ts and containerPid there).
-import { execFile, execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { hostname as osHostname } from "node:os";
 import net from "node:net";
-import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import {
   type Container,
   type ContainerConfig,
@@ -35,6 +32,8 @@ import {
 } from "./cri.js";
 import { DEFAULT_TOOLS, type HostTools, type PreparedHelper, prepareHelper } from "./helper.js";
 import { DEFAULT_LOG_ROTATION, type LogRotation } from "./log.js";
+import { bundledNodeCommand } from "./bundled.js";
+import { runCommand } from "./spawner.js";
 import {
   buildSetupScript,
   setprivPrefix,
@@ -61,7 +60,6 @@ import {
   writeJsonAtomic,
 } from "./state.js";
 
-const execFileP = promisify(execFile);
 
 export interface PlaceContext {
   containerId: string;
@@ -93,36 +91,14 @@ const DEV_LINKS: Array<[string, string]> = [
 ];
 const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
-/**
- * The shim runs once per pod for the pod's whole life, so it starts from a plain JS bundle (built by
- * bin/bundle.mjs when a runtime source is newer) with a small heap; tsx is the fallback.
- */
-function defaultShimCommand(): string[] {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const root = join(here, "..", "..", "..", "..");
-  const bundle = join(root, "node_modules", ".cache", "corekube", "shim.mjs");
-  const small = ["--max-semi-space-size=1", "--max-old-space-size=64"];
-  try {
-    const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
-    const stale = readdirSync(here).some((f) => f.endsWith(".ts") && statSync(join(here, f)).mtimeMs > built);
-    if (stale) execFileSync(process.execPath, [join(here, "..", "..", "bin", "bundle.mjs"), join(here, "shim.ts"), bundle], { stdio: "ignore" });
-    return [process.execPath, ...small, bundle];
-  } catch {
-    const require = createRequire(import.meta.url);
-    const loader = join(dirname(require.resolve("tsx/package.json")), "dist", "loader.mjs");
-    return [process.execPath, ...small, "--import", loader, join(here, "shim.ts")];
-  }
-}
+/** The shim runs once per pod for the pod's whole life: a bundle with a small heap (see bundled.ts). */
+const defaultShimCommand = (): string[] => bundledNodeCommand("shim.ts");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** mount, umount: through the spawn helper, so the kubelet's event loop does not stop for the fork. */
 async function run(cmd: string, args: string[]): Promise<void> {
-  try {
-    await execFileP(cmd, args);
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(" ")}: ${(e.stderr || e.message).trim()}`);
-  }
+  await runCommand(cmd, args);
 }
 
 /** A request/response conversation with a sandbox's shim over its unix socket. */

@@ -1,6 +1,6 @@
 // Book 7.2 and 8.2: how the volume manager mounts tmpfs for memory-backed volumes and finds what is
 // mounted under a pod's directory after a restart: /proc/self/mountinfo, mount(8) and umount(8).
-import { execFile } from "node:child_process";
+import { runCommand } from "../runtime/spawner.js";
 import { readFile } from "node:fs/promises";
 
 export interface MountInfo {
@@ -42,13 +42,8 @@ export function parseMountInfo(text: string): MountInfo[] {
   return out;
 }
 
-function run(bin: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(bin, args, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`${bin} ${args.join(" ")}: ${String(stderr).trim() || err.message}`));
-      else resolve();
-    });
-  });
+async function run(bin: string, args: string[]): Promise<void> {
+  await runCommand(bin, args);
 }
 
 export interface SystemMounterOptions {
