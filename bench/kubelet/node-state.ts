@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /** utime+stime of a process, and of its children it has reaped (cutime+cstime), in seconds. */
-export function cpuTimes(pid: number): { self: number; children: number } {
+function statTimes(pid: number): { self: number; children: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -15,6 +15,28 @@ export function cpuTimes(pid: number): { self: number; children: number } {
   } catch {
     return { self: 0, children: 0 };
   }
+}
+
+/**
+ * A process's CPU seconds, and its reaped children's. The kubelet's spawn helper (a live child that starts
+ * mount, umount and CNI plugins for it) counts as its children: the helper's own CPU and what it reaped.
+ */
+export function cpuTimes(pid: number): { self: number; children: number } {
+  const own = statTimes(pid);
+  let kids = "";
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
+  } catch {}
+  for (const k of kids.split(" ").filter(Boolean).map(Number)) {
+    let cmd = "";
+    try {
+      cmd = readFileSync(`/proc/${k}/cmdline`, "utf8");
+    } catch {}
+    if (!cmd.includes("spawner-child")) continue;
+    const h = statTimes(k);
+    own.children += h.self + h.children;
+  }
+  return own;
 }
 
 function kibField(text: string, field: string): number {
