@@ -175,7 +175,10 @@ export async function upCommand(argv: string[]): Promise<number> {
   }
   console.log(
     `\ncorekube is up in ${secs(started)}. Try:\n  export KUBECONFIG=${kubeconfigPath(stateDir)}\n  kubectl get nodes -o wide\n` +
-      (kubelet ? `  kubectl run hello --image=busybox:1.35 --restart=Never -- sh -c 'echo hello from a corekube pod'\n  kubectl logs hello\n  kubectl run web --image=busybox:1.35 -- httpd -f -p 8080\n  kubectl exec web -- ps\n` : "") +
+      (kubelet
+        ? `  kubectl run hello --image=busybox:1.35 --restart=Never -- sh -c 'echo hello from a corekube pod'\n  kubectl logs hello\n  kubectl run web --image=busybox:1.35 -- sh -c 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www'\n  kubectl exec web -- ps\n` +
+          `  kubectl expose pod web --port 80 --target-port 8080\n  kubectl run client --image=busybox:1.35 -- sleep 3600\n  kubectl exec client -- wget -qO- http://web   (the proxy's rules and the cluster DNS)\n  iptables-save -t nat | grep KUBE-SVC\n`
+        : "") +
       `  pnpm corekube kvctl --endpoints http://127.0.0.1:${kvPort} get --prefix /registry/namespaces --keys-only\n  pnpm corekube status\n  pnpm corekube down`,
   );
   return 0;
