@@ -52,6 +52,8 @@ async function servicesScenario(k: Kubectl): Promise<void> {
   const resolv = await k.ok(["exec", "client", "--", "cat", "/etc/resolv.conf"]);
   expect(resolv).toContain("nameserver 10.96.0.10");
   expect(resolv).toContain("search default.svc.cluster.local svc.cluster.local cluster.local");
+  // The kubernetes Service leads pods to the API server (advertised at the node's address).
+  expect(await k.ok(["exec", "client", "--", "sh", "-c", "timeout 5 nc kubernetes.default.svc.cluster.local 443 </dev/null; echo rc=$?"])).toContain("rc=0");
   const ns = await k.ok(["exec", "client", "--", "nslookup", "hello-web.default.svc.cluster.local"]);
   expect(ns).toContain(clusterIP);
   const seen = new Set<string>();

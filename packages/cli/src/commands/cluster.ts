@@ -88,7 +88,9 @@ function components(stateDir: string, kvPort: string, apiPort = "6443"): Compone
     },
     {
       name: "apiserver",
-      args: ["apiserver", "--etcd-servers", client, "--state-dir", join(stateDir, "apiserver"), "--secure-port", apiPort],
+      // On every address, advertised at the node's: the kubernetes Service (10.96.0.1:443) then leads
+      // pods to it, so in-cluster clients with a ServiceAccount token reach the API as in any cluster.
+      args: ["apiserver", "--etcd-servers", client, "--state-dir", join(stateDir, "apiserver"), "--secure-port", apiPort, "--bind-address", "0.0.0.0", "--advertise-address", pickNodeIP()],
       health: `https://127.0.0.1:${apiPort}/readyz`,
       healthCa: join(stateDir, "apiserver", "pki", "ca.crt"),
     },
