@@ -164,6 +164,24 @@ describe("reconcileDeployment: rolling update", () => {
     expect(c.cond("Progressing")).toMatchObject({ status: "True", reason: "NewReplicaSetAvailable" });
   });
 
+  it("does not count pods of an old ReplicaSet beyond its new size while its status is stale", () => {
+    const c = new Cluster(deployment({ strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 1 } } }));
+    c.reconcile();
+    c.settle();
+    c.reconcile();
+    c.setTemplate("nginx:2");
+    c.reconcile(); // old 4 → 3, new 0 → 1
+    expect(c.rs("nginx:1")?.spec.replicas).toBe(3);
+    // The new pod is available, but the old ReplicaSet's status still says 4 (its controller is behind).
+    const newRS = c.rs("nginx:2")!;
+    newRS.status = { replicas: 1, readyReplicas: 1, availableReplicas: 1, observedGeneration: newRS.metadata.generation ?? 0 };
+    // Rounds on these same statuses (the surge pod is asked for, then the old side is looked at).
+    for (let i = 0; i < 2; i++) c.reconcile();
+    expect(c.rs("nginx:2")?.spec.replicas).toBe(2);
+    // Really available: 3 old + 1 new = 4; the minimum is 3, so only one more old pod may go.
+    expect(c.rs("nginx:1")?.spec.replicas).toBe(2);
+  });
+
   it("scales unhealthy old pods down first, without waiting on availability", () => {
     const c = new Cluster(deployment({ strategy: { rollingUpdate: { maxSurge: 0, maxUnavailable: 3 } } }));
     c.reconcile();

@@ -580,8 +580,11 @@ function scaleDownOld(r: Round, all: ReplicaSet[], oldRSs: ReplicaSet[], newRS: 
     cleaned += n;
   }
 
+  // A ReplicaSet just scaled down still reports its old availableReplicas until the ReplicaSet controller
+  // catches up: no ReplicaSet counts for more available pods than it is asked to keep, or a second round
+  // on that stale status would take availability below the minimum.
   let scaled = 0;
-  const available = sum(all, (rs) => statusOf(rs, "availableReplicas"));
+  const available = sum(all, (rs) => Math.min(statusOf(rs, "availableReplicas"), specReplicas(rs)));
   if (available > minAvailable) {
     const total = available - minAvailable;
     for (const rs of oldest) {
