@@ -140,6 +140,7 @@ describe.skipIf(!isRoot)("corekube up and down", () => {
   it("brings up a cluster whose node runs pods, and takes everything away again", async () => {
     const forwardBefore = readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim();
     const tablesBefore = execFileSync("nft", ["list", "tables"], { encoding: "utf8" });
+    const corekubeRunBefore = existsSync("/run/corekube");
     kvPort = String(await freePort());
     apiPort = String(await freePort());
     const up = await corekube("up", "--state-dir", state, "--kv-port", kvPort, "--apiserver-port", apiPort);
@@ -191,6 +192,7 @@ describe.skipIf(!isRoot)("corekube up and down", () => {
     expect(existsSync("/etc/cni/net.d/10-corekube.conflist")).toBe(false);
     expect(existsSync("/sys/class/net/corekube0")).toBe(false);
     expect(existsSync("/run/corekube/runtime")).toBe(false);
+    expect(existsSync("/run/corekube")).toBe(corekubeRunBefore);
     expect(readdirSync("/sys/fs/cgroup").some((c) => existsSync(join("/sys/fs/cgroup", c, "kubepods")))).toBe(false);
     expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim()).toBe(forwardBefore);
     expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toMatch(/corekube\/runtime/);

@@ -3,7 +3,7 @@
 // mount, cgroup, veth, bridge, iptables rule and IPAM lease the kubelet made. Safe after a crash.
 import { cleanupProxyRules } from "@corekube/proxy/run";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CniClient } from "@corekube/kubelet/cni/client";
@@ -102,7 +102,11 @@ export async function cleanNode(stateDir: string, log: (line: string) => void): 
       });
     }
     if (pods) log(`  pods                removed ${pods} pod sandbox(es) with their containers and shims`);
-    await step("runtime state", () => rmSync(RUNTIME_STATE_DIR, { recursive: true, force: true }));
+    await step("runtime state", () => {
+      rmSync(RUNTIME_STATE_DIR, { recursive: true, force: true });
+      // /run/corekube too, when nothing else of ours is left in it.
+      if (existsSync(dirname(RUNTIME_STATE_DIR)) && readdirSync(dirname(RUNTIME_STATE_DIR)).length === 0) rmdirSync(dirname(RUNTIME_STATE_DIR));
+    });
   }
   const volumes = new VolumeManager({ rootDir: kubeletRootDir(stateDir), nodeName: "cleanup" });
   for (const uid of await volumes.podUidsOnDisk().catch(() => [] as string[])) await step(`volumes of ${uid}`, () => volumes.tearDown(uid));
