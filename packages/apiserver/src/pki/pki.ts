@@ -100,7 +100,7 @@ function bigToIpv6(v: bigint): string {
   return normalizeIp(groups.join(":"));
 }
 
-async function readIfExists(path: string): Promise<string | undefined> {
+export async function readIfExists(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, "utf8");
   } catch (err) {
@@ -110,7 +110,7 @@ async function readIfExists(path: string): Promise<string | undefined> {
 }
 
 /** Writes via a temporary file and a rename, so a reader never sees half a file. */
-async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
+export async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
   await writeFile(tmp, data, { mode });
   await chmod(tmp, mode);

@@ -1,7 +1,8 @@
 // Book 14.1 and 14.3: the service-account key pair (sa.key / sa.pub beside the CA, as kubeadm lays
 // it out) that signs and verifies ServiceAccount tokens, or the keys named by the --service-account-* files.
 import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from "node:crypto";
-import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
+import { readIfExists, writeAtomic } from "./pki.js";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { algorithmOf, keyIdOf, publicKeyOf } from "../auth/jwt.js";
@@ -24,22 +25,6 @@ export interface ServiceAccountKeyOptions {
   signingKeyFile?: string;
   /** --service-account-key-file: PEM files of public (or private) keys, or certificates, that verify tokens. */
   keyFiles?: string[];
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-}
-
-async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  await writeFile(tmp, data, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
 }
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;

@@ -12,6 +12,7 @@ import { clientCertAuthenticator } from "../auth/x509.js";
 import { loadTokenFile } from "../auth/tokenfile.js";
 import { unionAuthenticator, type Authenticator } from "../auth/authenticator.js";
 import { serviceAccountAuthenticator, ServiceAccountTokens, type BoundObjectGetter } from "../auth/serviceaccount.js";
+import { lookup } from "./token-request.js";
 import { loadServiceAccountKeys } from "../pki/service-account-key.js";
 import { serviceAccountAdmission, type ServiceAccountLookup } from "../admission/service-account.js";
 import { AlwaysAllowAuthenticated } from "../auth/authorizer.js";
@@ -141,18 +142,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   });
   // A token is only as good as the objects it names: read them from storage, so a deletion
   // revokes it at once.
-  const boundObjects: BoundObjectGetter = {
-    async get(resource, namespace, name) {
-      const store = registry.get("", "v1", resource);
-      if (!store) return undefined;
-      try {
-        return await store.get(namespace, name);
-      } catch (e) {
-        if (isNotFound(e)) return undefined;
-        throw e;
-      }
-    },
-  };
+  const boundObjects: BoundObjectGetter = { get: (resource, namespace, name) => lookup(registry, resource, namespace, name) };
   if (!o.insecureHttp) authenticators.push(serviceAccountAuthenticator(serviceAccountTokens, boundObjects));
   const authenticator: Authenticator = o.insecureHttp
     ? { authenticate: async () => ({ username: "system:admin", groups: ["system:masters", "system:authenticated"] }) }

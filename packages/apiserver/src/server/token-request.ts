@@ -55,7 +55,7 @@ function decodeTokenRequest(req: ApiRequest): Record<string, unknown> {
 }
 
 /** An object of the registry, or undefined when it does not exist. */
-async function lookup(registry: ApiRegistry, resource: string, namespace: string, name: string): Promise<KubeObject | undefined> {
+export async function lookup(registry: ApiRegistry, resource: string, namespace: string, name: string): Promise<KubeObject | undefined> {
   const store = registry.get("", "v1", resource);
   if (!store) return undefined;
   try {
