@@ -241,8 +241,15 @@ describe.skipIf(!isRoot)("LinuxRuntime (root)", () => {
       const { status, out } = await runToExit("cgroup", "grep :pids: /proc/self/cgroup", {
         linux: {
           cgroupParent: cg,
-          placeInCgroup: (pid) => {
-            seen.push(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" "));
+          placeInCgroup: async (pid) => {
+            // /proc/<pid>/cmdline reads empty for an instant while the forked child is inside execve
+            // (busybox unshare becoming busybox sh); the process then waits on fd 3, so wait it out.
+            let cmdline = "";
+            for (let i = 0; i < 100 && cmdline === ""; i++) {
+              cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+              if (cmdline === "") await new Promise((r) => setTimeout(r, 10));
+            }
+            seen.push(cmdline.split("\0").join(" "));
             writeFileSync(`/sys/fs/cgroup/pids${cg}/cgroup.procs`, String(pid));
           },
         },
@@ -251,7 +258,7 @@ describe.skipIf(!isRoot)("LinuxRuntime (root)", () => {
       expect(out).toEqual([expect.stringMatching(new RegExp(`:pids:${cg}$`))]);
       expect(seen).toHaveLength(1);
       // when placed, the process is still our launcher (busybox unshare/sh), blocked until placed
-      expect(seen[0]?.startsWith(join(stateDir, "helper", "busybox"))).toBe(true);
+      expect(seen[0]).toMatch(new RegExp(`^${join(stateDir, "helper", "busybox").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} (unshare|sh) `));
     } finally {
       execFileSync("rmdir", [`/sys/fs/cgroup/pids${cg}`]);
     }
