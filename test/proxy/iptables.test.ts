@@ -101,16 +101,16 @@ for (const backend of ["nft", "legacy"] as const) {
 }
 
 describe.skipIf(!isRoot)("a ClusterIP reaching listeners in the namespace (iptables-nft)", () => {
-  async function curl(url: string): Promise<{ code: number; body: string }> {
+  async function curl(url: string, maxTime = 5): Promise<{ code: number; body: string }> {
     try {
-      const { stdout } = await inNs("curl", "-s", "--noproxy", "*", "--max-time", "5", url);
+      const { stdout } = await inNs("curl", "-s", "--noproxy", "*", "--max-time", String(maxTime), url);
       return { code: 0, body: stdout };
     } catch (e) {
       return { code: (e as { code?: number }).code ?? -1, body: "" };
     }
   }
 
-  it("DNATs to the endpoints, follows a partial sync, and rejects a Service with no endpoints", async (ctx) => {
+  it("DNATs to the endpoints, follows a partial sync, rejects a Service with no endpoints, serves external and load-balancer IPs", async (ctx) => {
     if (!haveNs || !(await works("curl", ["--version"]))) ctx.skip();
     // A veth pair (both ends in the namespace) holds the "pod" addresses; the service range is routed to it
     // so connect() finds a route before nat OUTPUT rewrites the destination.
@@ -151,6 +151,35 @@ describe.skipIf(!isRoot)("a ClusterIP reaching listeners in the namespace (iptab
 
     // No endpoints: REJECT answers at once (curl exit 7, "couldn't connect"), no timeout (28).
     expect((await curl("http://10.96.0.12/")).code).toBe(7);
+
+    // External and load-balancer IPs (TEST-NET addresses, routed only inside this namespace) reach the
+    // endpoints through KUBE-EXT. loadBalancerSourceRanges: lb-open admits our source (10.244.0.2, the
+    // route's source address); lb-shut does not, so its packets stay un-NATed and KUBE-PROXY-FIREWALL
+    // drops them (its counter shows it; a timeout alone would not tell a DROP from a dead address).
+    await inNs("ip", "route", "add", "192.0.2.0/24", "dev", "ckd0");
+    const lb = (name: string, ip: string, clusterIP: string, nodePort: number, range: string) => {
+      const s = service("default", name, { type: "LoadBalancer", clusterIP, loadBalancerSourceRanges: [range], ports: [{ name: "http", port: 80, protocol: "TCP", nodePort }] });
+      s.status = { loadBalancer: { ingress: [{ ip }] } };
+      return s;
+    };
+    const lbSlice = (name: string) => slice("default", name, `${name}-1`, [{ name: "http", port: 8080, protocol: "TCP" }], [endpoint("10.244.0.3")]);
+    const webExt = service("default", "web", { ...web.spec, externalIPs: ["192.0.2.10"] });
+    const third = render(
+      [webExt, none, lb("lb-open", "192.0.2.20", "10.96.0.13", 30013, "10.244.0.0/24"), lb("lb-shut", "192.0.2.21", "10.96.0.14", 30014, "203.0.113.0/24")],
+      [webSlice("10.244.0.3"), lbSlice("lb-open"), lbSlice("lb-shut")],
+      node,
+    ).rendering;
+    await ipt.restore(partialRestoreText(second, third));
+    expect((await curl("http://192.0.2.10/")).body).toBe("hello-10.244.0.3");
+    expect((await curl("http://192.0.2.20/")).body).toBe("hello-10.244.0.3");
+    const drops = async () => {
+      const { stdout } = await inNs("iptables", "-t", "filter", "-L", "KUBE-PROXY-FIREWALL", "-v", "-x", "-n");
+      const line = stdout.split("\n").find((l) => l.includes("192.0.2.21"));
+      return Number(line?.trim().split(/\s+/)[0] ?? Number.NaN);
+    };
+    expect(await drops()).toBe(0);
+    expect((await curl("http://192.0.2.21/", 1)).body).toBe("");
+    expect(await drops()).toBeGreaterThan(0);
 
     await ipt.cleanup();
     expect(await kubeLines(ipt, "nat")).toEqual([]);

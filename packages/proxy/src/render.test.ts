@@ -1,7 +1,7 @@
 // Book 5.2 and 10.1: golden tests of the iptables rules kube-proxy's iptables mode writes for each kind of
 // Service, and of the partial-sync text after one Service changes. Expectations follow upstream's layout.
 import { describe, expect, it } from "vitest";
-import { fullRestoreBatches, fullRestoreText, partialRestoreText, probability, type Rendering, render, serviceChain, endpointChain, externalChain, type TableName } from "./render.js";
+import { endpointChain, externalChain, firewallChain, fullRestoreBatches, fullRestoreText, localChain, partialRestoreText, probability, type Rendering, render, serviceChain, type TableName } from "./render.js";
 import { endpoint, service, slice } from "./testing.js";
 
 const node = { nodeName: "node-a", clusterCIDR: "10.244.0.0/16" };
@@ -78,6 +78,7 @@ COMMIT
 :KUBE-SERVICES - [0:0]
 :KUBE-EXTERNAL-SERVICES - [0:0]
 :KUBE-FORWARD - [0:0]
+:KUBE-PROXY-FIREWALL - [0:0]
 -A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
 -A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 COMMIT
@@ -190,6 +191,120 @@ COMMIT
       expect(rendering.nat.has("KUBE-SVL-D5CO4U2L2MPIOHKF")).toBe(false);
       expect(serviceRules(rendering, "filter")).toEqual([
         '-A KUBE-EXTERNAL-SERVICES -m comment --comment "ns5/svc5:http has no local endpoints" -m addrtype --dst-type LOCAL -m tcp -p tcp --dport 30080 -j DROP',
+      ]);
+    });
+  });
+
+  describe("internalTrafficPolicy Local", () => {
+    const svc8 = service("ns8", "svc8", { clusterIP: "10.96.0.8", internalTrafficPolicy: "Local", ports: [{ name: "http", port: 80, protocol: "TCP" }] });
+    const s8 = slice("ns8", "svc8", "svc8-abc", [{ name: "http", port: 8080, protocol: "TCP" }], [endpoint("10.244.0.8", "node-a"), endpoint("10.244.1.8", "node-b")]);
+    const svl = localChain("ns8/svc8:http", "tcp");
+
+    it("the cluster IP leads to this node's endpoints only, through KUBE-SVL", () => {
+      const { rendering } = render([svc8], [s8], node);
+      const nat = serviceRules(rendering, "nat");
+      expect(nat).toContain(`-A KUBE-SERVICES -m comment --comment "ns8/svc8:http cluster IP" -m tcp -p tcp -d 10.96.0.8 --dport 80 -j ${svl}`);
+      expect(rendering.nat.get(svl)).toEqual([
+        `-A ${svl} -m comment --comment "ns8/svc8:http cluster IP" -m tcp -p tcp -d 10.96.0.8 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ`,
+        `-A ${svl} -m comment --comment "ns8/svc8:http -> 10.244.0.8:8080" -j ${endpointChain("ns8/svc8:http", "tcp", "10.244.0.8:8080")}`,
+      ]);
+      // no cluster-wide chain, and no chain for the other node's endpoint
+      expect(rendering.nat.has(serviceChain("ns8/svc8:http", "tcp"))).toBe(false);
+      expect(rendering.nat.has(endpointChain("ns8/svc8:http", "tcp", "10.244.1.8:8080"))).toBe(false);
+      expect(serviceRules(rendering, "filter")).toEqual([]);
+    });
+
+    it("with no endpoint on this node, traffic to the cluster IP is dropped (not rejected: endpoints exist elsewhere)", () => {
+      const { rendering } = render([svc8], [s8], { ...node, nodeName: "node-c" });
+      expect(serviceRules(rendering, "nat")).toEqual([]);
+      expect(serviceRules(rendering, "filter")).toEqual([
+        '-A KUBE-SERVICES -m comment --comment "ns8/svc8:http has no local endpoints" -m tcp -p tcp -d 10.96.0.8 --dport 80 -j DROP',
+      ]);
+    });
+  });
+
+  describe("external IPs and load-balancer IPs", () => {
+    const ports = [{ name: "http", port: 80, protocol: "TCP" }];
+    const eps = slice("ns9", "web", "web-abc", [{ name: "http", port: 8080, protocol: "TCP" }], [endpoint("10.244.0.10", "node-a")]);
+    const spn = "ns9/web:http";
+    const ext = externalChain(spn, "tcp");
+    const svc = serviceChain(spn, "tcp");
+
+    it("spec.externalIPs: KUBE-SERVICES sends the IP's port to KUBE-EXT, which masquerades and goes to KUBE-SVC", () => {
+      const web = service("ns9", "web", { clusterIP: "10.96.0.9", externalIPs: ["192.0.2.10"], ports });
+      const { rendering, warnings } = render([web], [eps], node);
+      expect(warnings).toEqual([]);
+      expect(serviceRules(rendering, "nat")).toContain(`-A KUBE-SERVICES -m comment --comment "${spn} external IP" -m tcp -p tcp -d 192.0.2.10 --dport 80 -j ${ext}`);
+      expect(rendering.nat.get(ext)).toEqual([
+        `-A ${ext} -m comment --comment "masquerade traffic for ${spn} external destinations" -j KUBE-MARK-MASQ`,
+        `-A ${ext} -j ${svc}`,
+      ]);
+      // without endpoints the external IP is refused like the cluster IP
+      expect(serviceRules(render([web], [], node).rendering, "filter")).toEqual([
+        `-A KUBE-SERVICES -m comment --comment "${spn} has no endpoints" -m tcp -p tcp -d 10.96.0.9 --dport 80 -j REJECT`,
+        `-A KUBE-EXTERNAL-SERVICES -m comment --comment "${spn} has no endpoints" -m tcp -p tcp -d 192.0.2.10 --dport 80 -j REJECT`,
+      ]);
+    });
+
+    it("externalTrafficPolicy Local with an external IP and no local endpoint drops outside traffic to that IP", () => {
+      const web = service("ns9", "web", { clusterIP: "10.96.0.9", externalIPs: ["192.0.2.10"], externalTrafficPolicy: "Local", ports });
+      const { rendering } = render([web], [eps], { ...node, nodeName: "node-b" });
+      expect(serviceRules(rendering, "filter")).toEqual([
+        `-A KUBE-EXTERNAL-SERVICES -m comment --comment "${spn} has no local endpoints" -m tcp -p tcp -d 192.0.2.10 --dport 80 -j DROP`,
+      ]);
+      expect(rendering.nat.get(ext)?.some((r) => r.endsWith(`-j ${localChain(spn, "tcp")}`))).toBe(false);
+    });
+
+    it("a LoadBalancer's ingress IPs, filtered by loadBalancerSourceRanges through KUBE-FW and KUBE-PROXY-FIREWALL", () => {
+      const lb = service("ns9", "web", {
+        type: "LoadBalancer",
+        clusterIP: "10.96.0.9",
+        loadBalancerSourceRanges: ["203.0.113.0/24", "bogus"],
+        ports: [{ name: "http", port: 80, protocol: "TCP", nodePort: 30090 }],
+      });
+      lb.status = { loadBalancer: { ingress: [{ ip: "192.0.2.20" }, { ip: "192.0.2.21", ipMode: "Proxy" }, { hostname: "lb.example" }, { ip: "fe80::1" }] } };
+      const { rendering, warnings } = render([lb], [eps], node);
+      const fw = firewallChain(spn, "tcp");
+      expect(serviceRules(rendering, "nat")).toContain(`-A KUBE-SERVICES -m comment --comment "${spn} loadbalancer IP" -m tcp -p tcp -d 192.0.2.20 --dport 80 -j ${fw}`);
+      // ipMode Proxy: the load balancer proxies to the node, so the node must not take the IP over
+      expect(serviceRules(rendering, "nat").join("\n")).not.toContain("192.0.2.21");
+      expect(rendering.nat.get(fw)).toEqual([
+        `-A ${fw} -m comment --comment "${spn} loadbalancer IP" -s 203.0.113.0/24 -j ${ext}`,
+        `-A ${fw} -m comment --comment "other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL"`,
+      ]);
+      expect(rendering.filter.get("KUBE-PROXY-FIREWALL")).toEqual([
+        `-A KUBE-PROXY-FIREWALL -m comment --comment "${spn} traffic not accepted by ${fw}" -m tcp -p tcp -d 192.0.2.20 --dport 80 -j DROP`,
+      ]);
+      expect(warnings).toEqual([
+        'service ns9/web: load-balancer ingress IP "fe80::1" is not an IPv4 address, ignored',
+        'service ns9/web: loadBalancerSourceRange "bogus" is not an IPv4 CIDR, ignored',
+      ]);
+      // and the restore text is valid order-wise: KUBE-FW is declared with the other chains
+      expect(fullRestoreText(rendering)).toContain(`:${fw} - [0:0]`);
+    });
+  });
+
+  describe("terminating endpoints", () => {
+    const svc10 = service("ns10", "svc10", { clusterIP: "10.96.0.10", ports: [{ port: 80, protocol: "TCP" }] });
+    const ep = (ip: string, ready: boolean, serving: boolean, terminating: boolean) => ({ addresses: [ip], nodeName: "node-a", conditions: { ready, serving, terminating } });
+    const dnat = (r: Rendering) => serviceRules(r, "nat").filter((l) => l.includes("DNAT")).map((l) => l.split("--to-destination ")[1]);
+
+    it("are left out while any endpoint is ready", () => {
+      const s = slice("ns10", "svc10", "a", [{ port: 8080, protocol: "TCP" }], [ep("10.244.0.20", true, true, false), ep("10.244.0.21", false, true, true)]);
+      expect(dnat(render([svc10], [s], node).rendering)).toEqual(["10.244.0.20:8080"]);
+    });
+
+    it("still serving ones take the traffic when none is ready (the last pod of a rollout finishes its work)", () => {
+      const s = slice("ns10", "svc10", "a", [{ port: 8080, protocol: "TCP" }], [ep("10.244.0.21", false, true, true), ep("10.244.0.22", false, false, true)]);
+      const { rendering } = render([svc10], [s], node);
+      expect(dnat(rendering)).toEqual(["10.244.0.21:8080"]);
+      expect(serviceRules(rendering, "filter")).toEqual([]);
+    });
+
+    it("no longer serving ones count as no endpoint at all", () => {
+      const s = slice("ns10", "svc10", "a", [{ port: 8080, protocol: "TCP" }], [ep("10.244.0.22", false, false, true)]);
+      expect(serviceRules(render([svc10], [s], node).rendering, "filter")).toEqual([
+        '-A KUBE-SERVICES -m comment --comment "ns10/svc10 has no endpoints" -m tcp -p tcp -d 10.96.0.10 --dport 80 -j REJECT',
       ]);
     });
   });

@@ -35,6 +35,7 @@ export const KUBE_POSTROUTING = "KUBE-POSTROUTING";
 export const KUBE_MARK_MASQ = "KUBE-MARK-MASQ";
 export const KUBE_EXTERNAL_SERVICES = "KUBE-EXTERNAL-SERVICES";
 export const KUBE_FORWARD = "KUBE-FORWARD";
+export const KUBE_PROXY_FIREWALL = "KUBE-PROXY-FIREWALL";
 
 /** Prefixes of the per-Service chains; any such chain not in a rendering is stale and gets deleted. */
 export const PER_SERVICE_PREFIXES = ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-SEP-", "KUBE-FW-"];
@@ -42,7 +43,7 @@ export const PER_SERVICE_PREFIXES = ["KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUB
 /** Fixed (non per-Service) chains of each table, in the order they are declared. */
 export const FIXED_CHAINS: Record<TableName, string[]> = {
   nat: [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ],
-  filter: [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD],
+  filter: [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_PROXY_FIREWALL],
 };
 
 /** True for chains this proxy creates (fixed or per-Service) in `table`. */
@@ -72,6 +73,11 @@ export const JUMP_RULES: JumpRule[] = [
     args: ["-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes service portals", "-j", KUBE_SERVICES],
   })),
   { table: "filter", from: "FORWARD", args: ["-m", "comment", "--comment", "kubernetes forwarding rules", "-j", KUBE_FORWARD] },
+  ...["INPUT", "FORWARD", "OUTPUT"].map((from) => ({
+    table: "filter" as const,
+    from,
+    args: ["-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "kubernetes load balancer firewall", "-j", KUBE_PROXY_FIREWALL],
+  })),
 ];
 
 // --- chain names: "KUBE-XXX-" + the first 16 characters of base32(sha256(text)), as upstream names them.
@@ -114,6 +120,7 @@ export function servicePortName(namespace: string, name: string, port: string | 
 export const serviceChain = (spn: string, proto: string) => `KUBE-SVC-${hash16(spn + proto)}`;
 export const localChain = (spn: string, proto: string) => `KUBE-SVL-${hash16(spn + proto)}`;
 export const externalChain = (spn: string, proto: string) => `KUBE-EXT-${hash16(spn + proto)}`;
+export const firewallChain = (spn: string, proto: string) => `KUBE-FW-${hash16(spn + proto)}`;
 export const endpointChain = (spn: string, proto: string, endpoint: string) => `KUBE-SEP-${hash16(spn + proto + endpoint)}`;
 
 // --- flattening Services and EndpointSlices into service ports
@@ -121,8 +128,12 @@ export const endpointChain = (spn: string, proto: string, endpoint: string) => `
 export interface EndpointInfo {
   ip: string;
   port: number;
-  /** On this node (used by externalTrafficPolicy: Local). */
+  /** On this node (used by the Local traffic policies). */
   local: boolean;
+  /** Ready, and not terminating. */
+  ready: boolean;
+  /** Terminating but still passing readiness: used only when a policy has no ready endpoint left. */
+  servingTerminating: boolean;
 }
 
 export interface ServicePortInfo {
@@ -135,8 +146,17 @@ export interface ServicePortInfo {
   nodePort?: number;
   /** ClientIP session affinity timeout in seconds, when affinity is on. */
   affinitySeconds?: number;
+  /** spec.externalIPs: the node accepts the Service's port on these addresses too. */
+  externalIPs: string[];
+  /** status.loadBalancer.ingress IPs (ipMode VIP): handled like external IPs, through the firewall chain. */
+  loadBalancerIPs: string[];
+  /** spec.loadBalancerSourceRanges: only these clients may use the load-balancer IPs. */
+  sourceRanges: string[];
+  /** externalTrafficPolicy: Local on a Service reachable from outside (NodePort, external or LB IP). */
   externalLocal: boolean;
-  /** Ready endpoints, sorted by address then port. */
+  /** internalTrafficPolicy: Local: the cluster IP leads only to endpoints on this node. */
+  internalLocal: boolean;
+  /** Usable endpoints (ready, or serving while terminating), sorted by address then port. */
   endpoints: EndpointInfo[];
 }
 
@@ -186,6 +206,23 @@ export function servicePorts(services: ProxyService[], slices: ProxyEndpointSlic
     const affinitySeconds =
       spec.sessionAffinity === "ClientIP" ? clampAffinity(spec.sessionAffinityConfig?.clientIP?.timeoutSeconds) : undefined;
     const exposesNodePorts = spec.type === "NodePort" || spec.type === "LoadBalancer";
+    const externalIPs = ipv4List(spec.externalIPs, `service ${ns}/${name}: externalIP`, warnings);
+    const loadBalancerIPs =
+      spec.type === "LoadBalancer"
+        ? ipv4List(
+            (svc.status?.loadBalancer?.ingress ?? []).filter((i) => i?.ip !== undefined && i.ipMode !== "Proxy").map((i) => i.ip),
+            `service ${ns}/${name}: load-balancer ingress IP`,
+            warnings,
+          )
+        : [];
+    const sourceRanges: string[] = [];
+    if (spec.type === "LoadBalancer")
+      for (const r of spec.loadBalancerSourceRanges ?? []) {
+        const cidr = typeof r === "string" ? r.trim() : r;
+        if (typeof cidr === "string" && isCIDRv4(cidr)) sourceRanges.push(cidr);
+        else warnings.push(`service ${ns}/${name}: loadBalancerSourceRange ${JSON.stringify(r)} is not an IPv4 CIDR, ignored`);
+      }
+    const internalLocal = spec.internalTrafficPolicy === "Local";
     for (const p of spec.ports ?? []) {
       const portName = p.name ?? "";
       const protocol = (p.protocol ?? "TCP").toLowerCase();
@@ -199,6 +236,7 @@ export function servicePorts(services: ProxyService[], slices: ProxyEndpointSlic
         warnings.push(`service ${spn}: nodePort ${JSON.stringify(nodePort)} is invalid, skipped`);
         continue;
       }
+      const external = nodePort !== undefined || externalIPs.length > 0 || loadBalancerIPs.length > 0;
       out.push({
         spn,
         protocol,
@@ -206,8 +244,12 @@ export function servicePorts(services: ProxyService[], slices: ProxyEndpointSlic
         port: p.port,
         nodePort,
         affinitySeconds,
-        externalLocal: nodePort !== undefined && spec.externalTrafficPolicy === "Local",
-        endpoints: readyEndpoints(byService.get(`${ns}/${name}`) ?? [], portName, protocol, node, spn, warnings),
+        externalIPs,
+        loadBalancerIPs,
+        sourceRanges,
+        externalLocal: external && spec.externalTrafficPolicy === "Local",
+        internalLocal,
+        endpoints: usableEndpoints(byService.get(`${ns}/${name}`) ?? [], portName, protocol, node, spn, warnings),
       });
     }
   }
@@ -218,8 +260,24 @@ function clampAffinity(t: number | undefined): number {
   return Number.isInteger(t) && (t as number) > 0 && (t as number) <= 86400 ? (t as number) : DEFAULT_AFFINITY_SECONDS;
 }
 
-/** Ready endpoints of one service port, from every slice of the service, deduplicated and sorted. */
-function readyEndpoints(
+/** IPv4 addresses of a list; anything else is warned about and left out. */
+function ipv4List(list: unknown[] | undefined, what: string, warnings: string[]): string[] {
+  const out: string[] = [];
+  for (const ip of list ?? []) {
+    if (typeof ip === "string" && isIPv4(ip)) {
+      if (!out.includes(ip)) out.push(ip);
+    } else warnings.push(`${what} ${JSON.stringify(ip)} is not an IPv4 address, ignored`);
+  }
+  return out;
+}
+
+/**
+ * The endpoints of one service port kube-proxy may use, from every slice of the service, deduplicated
+ * and sorted: ready ones, and terminating ones that still pass readiness (the fallback when no ready
+ * endpoint is left, so a rolling update's last pod finishes its connections). Missing conditions read
+ * as upstream reads them: ready and serving default to true, terminating to false.
+ */
+function usableEndpoints(
   slices: ProxyEndpointSlice[],
   portName: string,
   protocol: string,
@@ -232,8 +290,9 @@ function readyEndpoints(
     const sp = (s.ports ?? []).find((x) => (x.name ?? "") === portName && (x.protocol ?? "TCP").toLowerCase() === protocol);
     if (!sp || !validPort(sp.port)) continue;
     for (const e of s.endpoints ?? []) {
-      // A missing ready condition counts as ready (upstream reads nil as true).
-      if (e.conditions?.ready === false) continue;
+      const ready = e.conditions?.ready !== false;
+      const servingTerminating = !ready && e.conditions?.serving !== false && e.conditions?.terminating === true;
+      if (!ready && !servingTerminating) continue;
       const ip = e.addresses?.[0];
       if (!ip || !isIPv4(ip)) {
         warnings.push(`endpoint ${JSON.stringify(ip)} of ${spn}: not an IPv4 address, skipped`);
@@ -242,8 +301,11 @@ function readyEndpoints(
       const key = `${ip}:${sp.port}`;
       const local = e.nodeName !== undefined && e.nodeName === node.nodeName;
       const prev = seen.get(key);
-      if (!prev) seen.set(key, { ip, port: sp.port, local });
-      else prev.local ||= local;
+      if (!prev) seen.set(key, { ip, port: sp.port, local, ready, servingTerminating });
+      else {
+        prev.local ||= local;
+        if (ready) Object.assign(prev, { ready: true, servingTerminating: false });
+      }
     }
   }
   return [...seen.values()].sort((a, b) => ipNum(a.ip) - ipNum(b.ip) || a.port - b.port);
@@ -319,6 +381,7 @@ export function renderPorts(ports: ServicePortInfo[], node: NodeInfo, cache?: Re
     nat.get(KUBE_NODEPORTS)!.push(...f.natNodePorts);
     filter.get(KUBE_SERVICES)!.push(...f.filterServices);
     filter.get(KUBE_EXTERNAL_SERVICES)!.push(...f.filterExternal);
+    filter.get(KUBE_PROXY_FIREWALL)!.push(...f.filterFirewall);
     for (const [c, rules] of f.chains) if (!nat.has(c)) nat.set(c, rules);
   }
   if (cache && used) {
@@ -339,18 +402,40 @@ interface Fragment {
   natNodePorts: string[];
   filterServices: string[];
   filterExternal: string[];
+  filterFirewall: string[];
   chains: [string, string[]][];
 }
 
 /** Everything a service port's rules depend on. */
 function fingerprint(sp: ServicePortInfo, node: NodeInfo): string {
-  let s = `${sp.spn}|${sp.protocol}|${sp.clusterIP}|${sp.port}|${sp.nodePort}|${sp.affinitySeconds}|${sp.externalLocal}|${node.clusterCIDR}|`;
-  for (const e of sp.endpoints) s += `${e.ip}:${e.port}${e.local ? "L" : ""},`;
+  let s = `${sp.spn}|${sp.protocol}|${sp.clusterIP}|${sp.port}|${sp.nodePort}|${sp.affinitySeconds}|${sp.externalLocal}|${sp.internalLocal}|`;
+  s += `${sp.externalIPs.join(",")}|${sp.loadBalancerIPs.join(",")}|${sp.sourceRanges.join(",")}|${node.clusterCIDR}|`;
+  for (const e of sp.endpoints) s += `${e.ip}:${e.port}${e.local ? "L" : ""}${e.ready ? "" : "T"},`;
   return s;
 }
 
+/**
+ * Which endpoints each traffic policy uses (upstream's CategorizeEndpoints, without topology): `cluster`
+ * for policy Cluster, `local` (this node's) for policy Local, each falling back to serving-terminating
+ * endpoints when it has no ready one. `any`: the Service has a usable endpoint somewhere.
+ */
+export function categorizeEndpoints(sp: ServicePortInfo): { cluster: EndpointInfo[]; local: EndpointInfo[]; any: boolean } {
+  const external = sp.nodePort !== undefined || sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0;
+  // Cluster endpoints also back the short-circuit of pod and host traffic in an externalTrafficPolicy
+  // Local Service's external chain.
+  const usesCluster = !sp.internalLocal || external;
+  const usesLocal = sp.internalLocal || sp.externalLocal;
+  const pick = (eps: EndpointInfo[]) => {
+    const ready = eps.filter((e) => e.ready);
+    return ready.length > 0 ? ready : eps.filter((e) => e.servingTerminating);
+  };
+  const cluster = usesCluster ? pick(sp.endpoints) : [];
+  const local = usesLocal ? pick(sp.endpoints.filter((e) => e.local)) : [];
+  return { cluster, local, any: sp.endpoints.length > 0 };
+}
+
 function renderPort(sp: ServicePortInfo, node: NodeInfo): Fragment {
-  const f: Fragment = { natServices: [], natNodePorts: [], filterServices: [], filterExternal: [], chains: [] };
+  const f: Fragment = { natServices: [], natNodePorts: [], filterServices: [], filterExternal: [], filterFirewall: [], chains: [] };
   const own = new Map<string, string[]>();
   const natAdd = (chain: string, rule: string) => {
     const line = `-A ${chain} ${rule}`;
@@ -365,54 +450,80 @@ function renderPort(sp: ServicePortInfo, node: NodeInfo): Fragment {
       rules.push(line);
     }
   };
-  const filterAdd = (chain: string, rule: string) => (chain === KUBE_SERVICES ? f.filterServices : f.filterExternal).push(`-A ${chain} ${rule}`);
+  const filterAdd = (chain: string, rule: string) =>
+    (chain === KUBE_SERVICES ? f.filterServices : chain === KUBE_PROXY_FIREWALL ? f.filterFirewall : f.filterExternal).push(`-A ${chain} ${rule}`);
   const { spn, protocol: proto, clusterIP, port } = sp;
   const match = `-m ${proto} -p ${proto}`;
   const dst = `${match} -d ${clusterIP} --dport ${port}`;
-  const all = sp.endpoints;
-  const local = all.filter((e) => e.local);
+  const externalDsts = [...sp.externalIPs, ...sp.loadBalancerIPs].map((ip) => `${match} -d ${ip} --dport ${port}`);
+  const nodePortDst = sp.nodePort !== undefined ? `-m addrtype --dst-type LOCAL ${match} --dport ${sp.nodePort}` : undefined;
+  const { cluster, local, any } = categorizeEndpoints(sp);
 
-  if (all.length === 0) {
+  if (!any) {
     // No endpoints: refuse new connections at once instead of letting them time out.
-    filterAdd(KUBE_SERVICES, `${comment(`${spn} has no endpoints`)} ${dst} -j REJECT`);
-    if (sp.nodePort !== undefined)
-      filterAdd(KUBE_EXTERNAL_SERVICES, `${comment(`${spn} has no endpoints`)} -m addrtype --dst-type LOCAL ${match} --dport ${sp.nodePort} -j REJECT`);
+    const why = comment(`${spn} has no endpoints`);
+    filterAdd(KUBE_SERVICES, `${why} ${dst} -j REJECT`);
+    for (const d of externalDsts) filterAdd(KUBE_EXTERNAL_SERVICES, `${why} ${d} -j REJECT`);
+    if (nodePortDst) filterAdd(KUBE_EXTERNAL_SERVICES, `${why} ${nodePortDst} -j REJECT`);
     return f;
   }
 
   const svc = serviceChain(spn, proto);
-  natAdd(KUBE_SERVICES, `${comment(`${spn} cluster IP`)} ${dst} -j ${svc}`);
-  // Sources outside the pod network (the host, other nodes) must be masqueraded so replies come back.
-  if (node.clusterCIDR) natAdd(svc, `${comment(`${spn} cluster IP`)} ${dst} ! -s ${node.clusterCIDR} -j ${KUBE_MARK_MASQ}`);
-  writeEndpointJumps(natAdd, svc, sp, all);
+  const svl = localChain(spn, proto);
+  const ext = externalChain(spn, proto);
+  // Where each kind of traffic goes; a Local policy with no endpoint on this node drops it (in filter).
+  const internalChain = sp.internalLocal ? svl : svc;
+  const hasInternal = sp.internalLocal ? local.length > 0 : cluster.length > 0;
+  const hasExternal = sp.externalLocal ? local.length > 0 : cluster.length > 0;
+  const noLocal = comment(`${spn} has no local endpoints`);
+
+  if (hasInternal) {
+    natAdd(KUBE_SERVICES, `${comment(`${spn} cluster IP`)} ${dst} -j ${internalChain}`);
+    // Sources outside the pod network (the host, other nodes) must be masqueraded so replies come back.
+    if (node.clusterCIDR) natAdd(internalChain, `${comment(`${spn} cluster IP`)} ${dst} ! -s ${node.clusterCIDR} -j ${KUBE_MARK_MASQ}`);
+  } else filterAdd(KUBE_SERVICES, `${noLocal} ${dst} -j DROP`);
+
+  for (const ip of sp.externalIPs) {
+    natAdd(KUBE_SERVICES, `${comment(`${spn} external IP`)} ${match} -d ${ip} --dport ${port} -j ${ext}`);
+    if (!hasExternal) filterAdd(KUBE_EXTERNAL_SERVICES, `${noLocal} ${match} -d ${ip} --dport ${port} -j DROP`);
+  }
+
+  // Load-balancer IPs go through KUBE-FW-… when loadBalancerSourceRanges limits the clients: allowed
+  // sources continue to the external chain, the rest fall through un-NATed to KUBE-PROXY-FIREWALL's DROP.
+  const fw = sp.loadBalancerIPs.length > 0 && sp.sourceRanges.length > 0 ? firewallChain(spn, proto) : undefined;
+  for (const ip of sp.loadBalancerIPs) {
+    natAdd(KUBE_SERVICES, `${comment(`${spn} loadbalancer IP`)} ${match} -d ${ip} --dport ${port} -j ${fw ?? ext}`);
+    if (fw) filterAdd(KUBE_PROXY_FIREWALL, `${comment(`${spn} traffic not accepted by ${fw}`)} ${match} -d ${ip} --dport ${port} -j DROP`);
+    if (!hasExternal) filterAdd(KUBE_EXTERNAL_SERVICES, `${noLocal} ${match} -d ${ip} --dport ${port} -j DROP`);
+  }
+  if (fw) {
+    for (const cidr of sp.sourceRanges) natAdd(fw, `${comment(`${spn} loadbalancer IP`)} -s ${cidr} -j ${ext}`);
+    natAdd(fw, comment(`other traffic to ${spn} will be dropped by ${KUBE_PROXY_FIREWALL}`));
+  }
 
   if (sp.nodePort !== undefined) {
-    const ext = externalChain(spn, proto);
     natAdd(KUBE_NODEPORTS, `${comment(spn)} ${match} --dport ${sp.nodePort} -j ${ext}`);
+    if (!hasExternal) filterAdd(KUBE_EXTERNAL_SERVICES, `${noLocal} ${nodePortDst} -j DROP`);
+  }
+
+  if (sp.nodePort !== undefined || sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0) {
     if (!sp.externalLocal) {
       natAdd(ext, `${comment(`masquerade traffic for ${spn} external destinations`)} -j ${KUBE_MARK_MASQ}`);
-      natAdd(ext, `-j ${svc}`);
     } else {
       // Local: the client's address is kept, so only this node's endpoints may serve outside traffic.
-      // Pods and the node itself may still use any endpoint.
+      // Pods and the node itself still use any endpoint, as if they had gone out and come back in.
       if (node.clusterCIDR) natAdd(ext, `${comment(`pod traffic for ${spn} external destinations`)} -s ${node.clusterCIDR} -j ${svc}`);
       natAdd(ext, `${comment(`masquerade LOCAL traffic for ${spn} external destinations`)} -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`);
       natAdd(ext, `${comment(`route LOCAL traffic for ${spn} external destinations`)} -m addrtype --src-type LOCAL -j ${svc}`);
-      if (local.length > 0) {
-        const svl = localChain(spn, proto);
-        natAdd(ext, `-j ${svl}`);
-        writeEndpointJumps(natAdd, svl, sp, local);
-      } else {
-        // Left un-NATed, the packet meets this DROP in filter instead of going to another node.
-        filterAdd(
-          KUBE_EXTERNAL_SERVICES,
-          `${comment(`${spn} has no local endpoints`)} -m addrtype --dst-type LOCAL ${match} --dport ${sp.nodePort} -j DROP`,
-        );
-      }
     }
+    // Otherwise the packet leaves un-NATed and meets the DROP above in filter.
+    if (hasExternal) natAdd(ext, `-j ${sp.externalLocal ? svl : svc}`);
   }
 
-  for (const e of all) {
+  if (cluster.length > 0) writeEndpointJumps(natAdd, svc, sp, cluster);
+  if (local.length > 0 && (sp.internalLocal || sp.externalLocal)) writeEndpointJumps(natAdd, svl, sp, local);
+
+  for (const e of [...cluster, ...local]) {
     const ep = `${e.ip}:${e.port}`;
     const sep = endpointChain(spn, proto, ep);
     if (own.has(sep)) continue;

@@ -20,6 +20,13 @@ export interface ProxyService extends KubeObject {
     sessionAffinity?: "None" | "ClientIP" | string;
     sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
     externalTrafficPolicy?: "Cluster" | "Local" | string;
+    internalTrafficPolicy?: "Cluster" | "Local" | string;
+    externalIPs?: string[];
+    loadBalancerSourceRanges?: string[];
+  };
+  status?: {
+    /** Filled in by a load-balancer implementation (a cloud, MetalLB, or a person with kubectl). */
+    loadBalancer?: { ingress?: { ip?: string; hostname?: string; ipMode?: "VIP" | "Proxy" | string }[] };
   };
 }
 
