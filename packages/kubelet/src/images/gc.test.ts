@@ -1,12 +1,9 @@
 // Book 9.5 (node disk pressure): image garbage collection — which images go (pure planner), how the
 // manager tracks first-detected/last-used times and reports events, and a run against a real store.
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
-import { gzipSync } from "node:zlib";
-import { c as createTar } from "tar";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Container } from "../runtime/cri.js";
 import {
@@ -21,8 +18,8 @@ import {
   planImageGc,
   validateImageGcPolicy,
 } from "./gc.js";
-import { MEDIA_TYPES } from "./oci.js";
 import { type GcOptions, type ImageDiskUsage, ImageStore } from "./store.js";
+import { makeLayer as makeTestLayer, putImage, type TestLayer } from "./testing.js";
 
 const MIN = 60_000;
 const policy: ImageGcPolicy = { ...DEFAULT_IMAGE_GC_POLICY };
@@ -421,7 +418,6 @@ describe("ImageGcManager", () => {
 
 // ---- against a real store ----
 
-const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 let tmp: string;
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), "ck-imagegc-"));
@@ -430,33 +426,10 @@ afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
-async function makeLayer(files: Record<string, string>): Promise<{ gz: Buffer; diffId: string }> {
-  const dir = await fs.mkdtemp(path.join(tmp, "src-"));
-  for (const [p, content] of Object.entries(files)) {
-    await fs.mkdir(path.dirname(path.join(dir, p)), { recursive: true });
-    await fs.writeFile(path.join(dir, p), content);
-  }
-  const chunks: Buffer[] = [];
-  for await (const chunk of createTar({ cwd: dir, portable: true }, (await fs.readdir(dir)).sort()) as AsyncIterable<Buffer>) chunks.push(Buffer.from(chunk));
-  await fs.rm(dir, { recursive: true, force: true });
-  const tarBytes = Buffer.concat(chunks);
-  return { gz: gzipSync(tarBytes), diffId: sha(tarBytes) };
-}
+const makeLayer = (files: Record<string, string>) => makeTestLayer(tmp, files);
 
-async function commitImage(store: ImageStore, ref: string, layers: { gz: Buffer; diffId: string }[]) {
-  const digests: string[] = [];
-  for (const l of layers) digests.push(await store.putBlob(l.gz));
-  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", config: { Cmd: [ref] }, rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) } }));
-  const configDigest = await store.putBlob(config);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MEDIA_TYPES.ociManifest,
-      config: { mediaType: MEDIA_TYPES.ociConfig, digest: configDigest, size: config.length },
-      layers: layers.map((l, i) => ({ mediaType: MEDIA_TYPES.ociLayerGzip, digest: digests[i], size: l.gz.length })),
-    }),
-  );
-  return store.commit(ref, await store.putBlob(manifest));
+async function commitImage(store: ImageStore, ref: string, layers: TestLayer[]) {
+  return store.commit(ref, (await putImage(store, layers, { Cmd: [ref] })).manifestDigest);
 }
 
 const uniqueBytes = (usage: ImageDiskUsage[]) => {

@@ -1,22 +1,18 @@
 // Book 9.5 and 3.4.2: the image store — digests verified on write, layers unpacked once with OCI
 // whiteouts turned into overlayfs ones (checked by mounting an overlay), names, removal and gc.
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { c as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MEDIA_TYPES } from "./oci.js";
 import { DigestMismatchError, ImageStore, ImageStoreError } from "./store.js";
+import { type BuiltImage, type LayerEntry, makeLayer as makeTestLayer, putImage as putTestImage, sha256Digest, type TestLayer } from "./testing.js";
 
 const run = promisify(execFile);
-const sha = (b: Uint8Array) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
-
-type Entry = string | { symlink: string } | { dir: true };
+const sha = sha256Digest;
 
 let tmp: string;
 beforeAll(async () => {
@@ -26,56 +22,12 @@ afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
-/** A gzipped layer tar holding exactly `entries` (paths relative to the layer root). */
-async function makeLayer(entries: Record<string, Entry>): Promise<{ gz: Buffer; diffId: string }> {
-  const dir = await fs.mkdtemp(path.join(tmp, "src-"));
-  for (const [p, e] of Object.entries(entries)) {
-    const full = path.join(dir, p);
-    if (typeof e === "object" && "dir" in e) {
-      await fs.mkdir(full, { recursive: true });
-      continue;
-    }
-    await fs.mkdir(path.dirname(full), { recursive: true });
-    if (typeof e === "string") await fs.writeFile(full, e);
-    else await fs.symlink(e.symlink, full);
-  }
-  const chunks: Buffer[] = [];
-  const names = (await fs.readdir(dir)).sort();
-  for await (const chunk of createTar({ cwd: dir, portable: true }, names) as AsyncIterable<Buffer>) chunks.push(Buffer.from(chunk));
-  await fs.rm(dir, { recursive: true, force: true });
-  const tarBytes = Buffer.concat(chunks);
-  return { gz: gzipSync(tarBytes), diffId: sha(tarBytes) };
-}
+const makeLayer = (entries: Record<string, LayerEntry>) => makeTestLayer(tmp, entries);
 
-interface Built {
-  manifestDigest: string;
-  configDigest: string;
-  layerDigests: string[];
-}
-
-/** Puts an image (layers, config, manifest) into the store's blobs and returns its digests. */
-async function putImage(store: ImageStore, layers: { gz: Buffer; diffId: string }[], cmd: string[], diffIds?: string[]): Promise<Built> {
-  const layerDigests: string[] = [];
-  for (const l of layers) layerDigests.push(await store.putBlob(l.gz));
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: "amd64",
-      os: "linux",
-      config: { Cmd: cmd, Env: ["PATH=/bin", "A=1"], WorkingDir: "/work", User: "1000:1000", Entrypoint: ["/bin/tini", "--"], ExposedPorts: { "80/tcp": {} } },
-      rootfs: { type: "layers", diff_ids: diffIds ?? layers.map((l) => l.diffId) },
-    }),
-  );
-  const configDigest = await store.putBlob(config);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MEDIA_TYPES.ociManifest,
-      config: { mediaType: MEDIA_TYPES.ociConfig, digest: configDigest, size: config.length },
-      layers: layers.map((l, i) => ({ mediaType: MEDIA_TYPES.ociLayerGzip, digest: layerDigests[i], size: l.gz.length })),
-    }),
-  );
-  const manifestDigest = await store.putBlob(manifest);
-  return { manifestDigest, configDigest, layerDigests };
+/** Puts an image with a full config (entrypoint, env, user, ...) and `cmd` into the store's blobs. */
+function putImage(store: ImageStore, layers: TestLayer[], cmd: string[], diffIds?: string[]): Promise<BuiltImage> {
+  const config = { Cmd: cmd, Env: ["PATH=/bin", "A=1"], WorkingDir: "/work", User: "1000:1000", Entrypoint: ["/bin/tini", "--"], ExposedPorts: { "80/tcp": {} } };
+  return putTestImage(store, layers, config, diffIds);
 }
 
 async function overlayWorks(): Promise<boolean> {
@@ -335,7 +287,7 @@ describe("gc", () => {
     const store = new ImageStore({ root: path.join(tmp, "gc-lease") });
     const layer = await makeLayer({ "x": "x" });
     let release!: () => void;
-    let built!: Built;
+    let built!: BuiltImage;
     const pull = store.withLease(async () => {
       built = await putImage(store, [layer], ["x"]);
       await new Promise<void>((r) => {
