@@ -414,16 +414,20 @@ function fingerprint(sp: ServicePortInfo, node: NodeInfo): string {
   return s;
 }
 
+/** A NodePort, an external IP or a load-balancer IP: traffic that enters through KUBE-EXT. */
+function reachableFromOutside(sp: ServicePortInfo): boolean {
+  return sp.nodePort !== undefined || sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0;
+}
+
 /**
  * Which endpoints each traffic policy uses (upstream's CategorizeEndpoints, without topology): `cluster`
  * for policy Cluster, `local` (this node's) for policy Local, each falling back to serving-terminating
  * endpoints when it has no ready one. `any`: the Service has a usable endpoint somewhere.
  */
 export function categorizeEndpoints(sp: ServicePortInfo): { cluster: EndpointInfo[]; local: EndpointInfo[]; any: boolean } {
-  const external = sp.nodePort !== undefined || sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0;
   // Cluster endpoints also back the short-circuit of pod and host traffic in an externalTrafficPolicy
   // Local Service's external chain.
-  const usesCluster = !sp.internalLocal || external;
+  const usesCluster = !sp.internalLocal || reachableFromOutside(sp);
   const usesLocal = sp.internalLocal || sp.externalLocal;
   const pick = (eps: EndpointInfo[]) => {
     const ready = eps.filter((e) => e.ready);
@@ -506,7 +510,7 @@ function renderPort(sp: ServicePortInfo, node: NodeInfo): Fragment {
     if (!hasExternal) filterAdd(KUBE_EXTERNAL_SERVICES, `${noLocal} ${nodePortDst} -j DROP`);
   }
 
-  if (sp.nodePort !== undefined || sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0) {
+  if (reachableFromOutside(sp)) {
     if (!sp.externalLocal) {
       natAdd(ext, `${comment(`masquerade traffic for ${spn} external destinations`)} -j ${KUBE_MARK_MASQ}`);
     } else {
