@@ -1,11 +1,10 @@
 // Book 10.1: kube-proxy's bounded-frequency sync runner: a burst of Service changes becomes one sync, no
 // two syncs start closer than minInterval, and one runs at least every maxInterval even with no change.
 
-export interface RunnerClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import type { Clock } from "@corekube/client";
+
+/** The work queue's clock interface; here now() is wall-clock time, because /healthz prints it as a date. */
+export type RunnerClock = Clock;
 
 export const realClock: RunnerClock = {
   now: () => Date.now(),
